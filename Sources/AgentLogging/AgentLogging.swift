@@ -1,0 +1,1 @@
+// AgentLogging: see ARCHITECTURE.md

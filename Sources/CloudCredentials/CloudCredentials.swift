@@ -1,0 +1,1 @@
+// CloudCredentials: see ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// ControlProtocol: see ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// CryptoSupport: see ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// IdentityStore: see ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// WebSocketTunnel: see ARCHITECTURE.md

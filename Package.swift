@@ -53,12 +53,14 @@ let package = Package(
             name: "AgentLogging",
             dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
+        // sd_notify over $NOTIFY_SOCKET (one datagram; no libsystemd needed).
+        .target(name: "SystemdNotify", swiftSettings: strict),
         // Composition: scheduler, ack matcher, connection manager, control server.
         .target(
             name: "Agent",
             dependencies: [
                 "GatewayCore", "CryptoSupport", "AgentConfig", "IdentityStore", "MQTTClient",
-                "CloudCredentials", "WebSocketTunnel", "ControlProtocol", "AgentLogging",
+                "CloudCredentials", "WebSocketTunnel", "ControlProtocol", "AgentLogging", "SystemdNotify",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -94,6 +96,8 @@ let package = Package(
         .testTarget(name: "MQTTClientTests", dependencies: ["MQTTClient", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "CloudCredentialsTests", dependencies: ["CloudCredentials", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "AgentLoggingTests", dependencies: ["AgentLogging"], swiftSettings: strict),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",

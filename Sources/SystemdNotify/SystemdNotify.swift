@@ -1,0 +1,1 @@
+// SystemdNotify: see ARCHITECTURE.md

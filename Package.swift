@@ -22,6 +22,8 @@ let package = Package(
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),  // MQTTClient
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),  // CryptoSupport
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),  // HTTPClient
+        // Linux calls that need _GNU_SOURCE (SO_PEERCRED, accept4, POLLRDHUP).
+        .target(name: "CLinuxShims"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),  // IdentityStore
 
         // Domain: identities, requests, topics, acks. Imports nothing of ours.
@@ -60,7 +62,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "GatewayCore", "CryptoSupport", "AgentConfig", "IdentityStore", "MQTTClient",
-                "CloudCredentials", "WebSocketTunnel", "ControlProtocol", "AgentLogging", "SystemdNotify",
+                "CloudCredentials", "WebSocketTunnel", "ControlProtocol", "AgentLogging", "SystemdNotify", "CLinuxShims",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

@@ -63,3 +63,8 @@ public enum FailureReason {
     /// The parent's create failed, so this request can never be sent.
     public static let parentFailed = "parent-failed"
 }
+
+extension FailureReason {
+    /// A delete could not go out because a child's delete failed or was dismissed.
+    public static let childNotDeleted = "child-not-deleted"
+}

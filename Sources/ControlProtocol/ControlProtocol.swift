@@ -1,1 +1,0 @@
-// ControlProtocol: see ARCHITECTURE.md

@@ -1,0 +1,37 @@
+/// One identity declared by a file in `agent.identities_dir` (desired state).
+public struct DeclaredIdentity: Sendable, Equatable {
+    public var id: IdentityID
+    public var parent: IdentityID?
+    /// PEM SubjectPublicKeyInfo (from `public_key_file` or inline `public_key`).
+    public var publicKey: String
+    public var target: String?
+    public var context: String?
+    /// The file's name inside identities.d; stored as origin `file:<name>`.
+    public var fileName: String
+
+    public init(
+        id: IdentityID, parent: IdentityID?, publicKey: String, target: String?, context: String?, fileName: String
+    ) {
+        self.id = id
+        self.parent = parent
+        self.publicKey = publicKey
+        self.target = target
+        self.context = context
+        self.fileName = fileName
+    }
+
+    /// The origin recorded for identities created from this file.
+    public var origin: String { "file:\(fileName)" }
+}
+
+/// The whole of identities.d as read on start or SIGHUP.
+public struct DeclaredIdentities: Sendable, Equatable {
+    public var identities: [DeclaredIdentity]
+    /// `agent.prune_identities`: delete identities created from a file that is gone.
+    public var prune: Bool
+
+    public init(identities: [DeclaredIdentity], prune: Bool) {
+        self.identities = identities
+        self.prune = prune
+    }
+}

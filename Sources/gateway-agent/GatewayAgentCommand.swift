@@ -1,0 +1,55 @@
+import ArgumentParser
+
+/// `gateway-agent`: the service and the operator's command line.
+@main
+struct GatewayAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway-agent",
+        abstract: "Keeps the cloud's registry of the devices behind this gateway in step (Identity v2 over MQTT).",
+        discussion: """
+            Exit codes: 0 success; 1 other error; 2 invalid input, usage, or refused by the agent;
+            3 rejected by the cloud (error ack or parent-failed); 4 no outcome (--timeout passed, or no ack
+            after identity.max_attempts); 5 agent not reachable (not running, or permission denied on the socket).
+
+            Examples:
+              gateway-agent check-config --config /etc/gateway-agent/gateway-agent.toml
+              gateway-agent run
+              gateway-agent identity create --id 6f1c… --public-key device.pem --wait
+              gateway-agent status --json
+            """,
+        version: AgentVersionText.current,
+        subcommands: [RunCommand.self, CheckConfigCommand.self, StatusCommand.self, IdentityCommand.self, VersionCommand.self]
+    )
+}
+
+/// The version, from the VERSION file via GatewayCore.
+enum AgentVersionText {
+    static let current = "0.1.0"
+}
+
+/// Options every command takes.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Main configuration file; drop-ins are read from gateway-agent.d/ beside it.", valueName: "path"))
+    var config: String = "/etc/gateway-agent/gateway-agent.toml"
+}
+
+/// Options of commands that talk to the running agent.
+struct ClientOptions: ParsableArguments {
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .long, help: ArgumentHelp("Control socket (default: agent.control_socket from the configuration).", valueName: "path"))
+    var socket: String?
+
+    @Flag(name: .long, help: "Print JSON for scripts instead of a table.")
+    var json = false
+}
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "version", abstract: "Print the agent's version.",
+        discussion: "Example:\n  gateway-agent version")
+
+    func run() {
+        print("gateway-agent \(AgentVersionText.current)")
+    }
+}

@@ -20,7 +20,9 @@ extension IdentityStore {
     /// update sets the public key when the request has one (and the origin when given); delete marks it
     /// `deleting`. Times are kept to the millisecond; the request's `acceptedAt` is the time of record.
     @discardableResult
-    public func accept(_ entries: [(request: IdentityRequest, origin: String?)]) throws(StoreError) -> [IdentityRequest] {
+    public func accept(
+        _ entries: [(request: IdentityRequest, origin: String?)]
+    ) throws(StoreError) -> [IdentityRequest] {
         try connection.transaction { () throws(StoreError) in
             var accepted: [IdentityRequest] = []
             accepted.reserveCapacity(entries.count)

@@ -9,9 +9,10 @@ extension IdentityStore {
     /// `acked` and `failed` need a pending request; `retried` and `dismissed` a failed one). A change that does
     /// not apply changes nothing and does not stop the others: a late or duplicate ack is not an error.
     ///
-    /// Identity effects, only while the request is the identity's latest create or delete: acked create → `present`,
-    /// failed create → `failed`, retried create → `pending`; acked delete → `deleted`, failed delete → `present`
-    /// (the cloud still has it, as far as the agent knows), retried delete → `deleting`. An acked update turns a
+    /// Identity effects, only while the request is the identity's latest create or delete:
+    /// acked create → `present`, failed create → `failed`, retried create → `pending`;
+    /// acked delete → `deleted`, failed delete → `present` (the cloud still has it, as far as the agent knows),
+    /// retried delete → `deleting`. An acked update turns a
     /// `pending` or `failed` identity `present`.
     @discardableResult
     public func apply(_ changes: [RequestChange], at now: Date = Date()) throws(StoreError) -> [IdentityRequest?] {

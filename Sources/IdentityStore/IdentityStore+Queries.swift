@@ -13,10 +13,14 @@ public enum ParentFilter: Sendable, Equatable {
 
 /// How many requests are in each state that still needs attention (`status`).
 public struct RequestCounts: Sendable, Equatable {
+    /// Accepted, not sent yet.
     public var queued: Int
+    /// Sent, waiting for the ack.
     public var inFlight: Int
+    /// Failed and not yet retried or dismissed.
     public var failed: Int
 
+    /// Counts, zero unless given.
     public init(queued: Int = 0, inFlight: Int = 0, failed: Int = 0) {
         self.queued = queued
         self.inFlight = inFlight

@@ -68,7 +68,9 @@ final class SQLiteConnection {
         let db = try db()
         var raw: OpaquePointer?
         try check(sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil), "prepare \(sql)")
-        guard let raw else { throw StoreError.sqlite(code: SQLITE_MISUSE, message: "empty SQL", operation: sql, path: path) }
+        guard let raw else {
+            throw StoreError.sqlite(code: SQLITE_MISUSE, message: "empty SQL", operation: sql, path: path)
+        }
         let statement = Statement(raw, connection: self, sql: sql)
         statements[sql] = statement
         return statement

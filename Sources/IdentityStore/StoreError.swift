@@ -24,7 +24,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Which reference of a request pointed at a missing identity.
     public enum IdentityReference: Sendable, Equatable {
+        /// The request's own identity (update, delete).
         case identity(String)
+        /// The request's parent (create).
         case parent(String)
     }
 
@@ -36,12 +38,14 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// What failed, why, and what to do.
     public var description: String {
         switch self {
         case .stateDirInUse(let stateDir, let pid):
             let holder = pid.map { "process \($0)" } ?? "another process"
             return "state_dir '\(stateDir)' is in use by \(holder) (lock '\(stateDir)/agent.lock'): "
-                + "only one gateway-agent may run per state_dir; stop the other one or give this one its own agent.state_dir"
+                + "only one gateway-agent may run per state_dir; "
+                + "stop the other one or give this one its own agent.state_dir"
         case .stateDir(let path, let operation, let errno):
             return "cannot \(operation) '\(path)': \(String(cString: strerror(errno))); "
                 + "check that the directory exists or can be created and belongs to the agent's user"

@@ -3,8 +3,18 @@ import GatewayCore
 @testable import IdentityStore
 
 /// A PEM the store keeps as text; the store does not parse keys (validation does, before accept).
-let samplePublicKey = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n"
-let otherPublicKey = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAd3GZ8q1xk5yq9cV9tJkPq1q6xGm0Yl3m7sQhZ2mX8Xk=\n-----END PUBLIC KEY-----\n"
+let samplePublicKey = """
+    -----BEGIN PUBLIC KEY-----
+    MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=
+    -----END PUBLIC KEY-----
+
+    """
+let otherPublicKey = """
+    -----BEGIN PUBLIC KEY-----
+    MCowBQYDK2VwAyEAd3GZ8q1xk5yq9cV9tJkPq1q6xGm0Yl3m7sQhZ2mX8Xk=
+    -----END PUBLIC KEY-----
+
+    """
 
 /// A fixed instant, so stored times compare exactly.
 let t0 = Date(timeIntervalSince1970: 1_790_000_000.123)

@@ -2,8 +2,10 @@ import Glibc
 
 /// Why a child process could not be started, read or found.
 public struct ChildProcessError: Error, CustomStringConvertible, Sendable {
+    /// What went wrong, naming the executable.
     public let description: String
 
+    /// An error with this text.
     public init(_ description: String) { self.description = description }
 }
 
@@ -24,9 +26,12 @@ public final class ChildProcess {
 
     /// How the child ended.
     public enum Termination: Sendable, Equatable, CustomStringConvertible {
+        /// `exit(status)`.
         case exited(Int32)
+        /// Killed by this signal.
         case signaled(Int32)
 
+        /// "exited with status 3", "killed by signal 9".
         public var description: String {
             switch self {
             case .exited(let code): "exited with status \(code)"

@@ -39,7 +39,12 @@ do {
 }
 emit("opened\n")
 
-let publicKey = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n"
+let publicKey = """
+    -----BEGIN PUBLIC KEY-----
+    MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=
+    -----END PUBLIC KEY-----
+
+    """
 var living: [IdentityID]
 do {
     living = try store.identities(cloudStates: [.pending, .present]).map(\.id)

@@ -1,1 +1,69 @@
-// IdentityStore: see ARCHITECTURE.md
+import CSQLite
+import FoundationEssentials
+import GatewayCore
+
+/// The agent's durable state: the identities it manages and the outbox of requests, in one SQLite file.
+///
+/// One agent per state_dir: `open` takes an exclusive lock that lasts until `close()` (or the process dies).
+/// Not `Sendable`: one owner (the agent's store actor) is the only writer, so no two transactions ever race.
+public final class IdentityStore {
+    /// The directory given to `open`.
+    public let stateDir: String
+    /// `state_dir/identities.sqlite3`.
+    public let databasePath: String
+    /// The schema version this build migrates databases to.
+    public static var schemaVersion: Int { Schema.currentVersion }
+
+    let connection: SQLiteConnection
+    private let lock: StateDirectoryLock
+
+    private init(stateDir: String, connection: SQLiteConnection, lock: StateDirectoryLock) {
+        self.stateDir = stateDir
+        self.databasePath = connection.path
+        self.connection = connection
+        self.lock = lock
+    }
+
+    deinit { close() }
+
+    /// Opens (creating if needed) the store in `stateDir`, migrating its schema to the current version.
+    ///
+    /// Fails fast with `stateDirInUse` when another process holds the state_dir, and with `newerSchema`
+    /// when a newer gateway-agent wrote the database.
+    public static func open(stateDir: String) throws(StoreError) -> IdentityStore {
+        try open(stateDir: stateDir, schemaVersion: Schema.currentVersion)
+    }
+
+    /// `open`, migrating only up to `schemaVersion` (tests of migrations).
+    static func open(stateDir: String, schemaVersion: Int) throws(StoreError) -> IdentityStore {
+        let lock = try StateDirectoryLock(stateDir: stateDir)
+        let connection = try SQLiteConnection(path: stateDir + "/identities.sqlite3")
+        // busy_timeout first: nothing else should hold the file, but a backup tool reading it must not fail us.
+        try connection.execute("PRAGMA busy_timeout = 5000")
+        let mode = try connection.statement("PRAGMA journal_mode = WAL").firstRow { $0.text(0) } ?? nil
+        guard mode == "wal" else {
+            throw StoreError.sqlite(
+                code: SQLITE_CANTOPEN, message: "journal mode is '\(mode ?? "unknown")', not 'wal'",
+                operation: "set WAL mode", path: connection.path)
+        }
+        // FULL: a commit is on disk before `accept` returns, even if the gateway loses power right after.
+        try connection.execute("PRAGMA synchronous = FULL")
+        try connection.execute("PRAGMA foreign_keys = ON")
+        // Gateways have small disks: truncate the WAL back to 4 MiB after each checkpoint.
+        try connection.execute("PRAGMA journal_size_limit = 4194304")
+        try Schema.migrate(connection, upTo: schemaVersion)
+        return IdentityStore(stateDir: stateDir, connection: connection, lock: lock)
+    }
+
+    /// Closes the database and releases the state_dir lock; every later call throws `closed`.
+    public func close() {
+        connection.close()
+        lock.release()
+    }
+
+    /// Problems `PRAGMA integrity_check` finds; empty when the database is sound.
+    public func integrityProblems() throws(StoreError) -> [String] {
+        let problems = try connection.statement("PRAGMA integrity_check").rows { $0.text(0) ?? "" }
+        return problems == ["ok"] ? [] : problems
+    }
+}

@@ -56,8 +56,8 @@ struct ControlSession {
 }
 
 func printError(_ message: String) {
-    var line = "gateway-agent: \(message)\n"
-    line.withUTF8 { _ = fwrite($0.baseAddress, 1, $0.count, stderr) }
+    let line = Array("gateway-agent: \(message)\n".utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
 func printJSON(_ value: some Encodable) {
@@ -95,7 +95,7 @@ func printTable(_ header: [String], _ rows: [[String]]) {
     for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
     func line(_ cells: [String]) -> String {
         cells.enumerated().map { i, cell in
-            i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            i == cells.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
         }.joined(separator: "  ")
     }
     print(line(header))

@@ -73,7 +73,7 @@ final class Engine: @unchecked Sendable {
         ackParser = AckParser(moduleID: settings.moduleID)
         scheduler = Scheduler(settings: settings.scheduler)
         limiter = PublishRateLimiter(perSecond: settings.maxPublishRate)
-        index = IdentityIndex(try store.allIdentities())
+        index = IdentityIndex(try store.identities())
         for request in try store.pendingRequests() { scheduler.enqueue(request) }
     }
 
@@ -228,12 +228,12 @@ final class Engine: @unchecked Sendable {
     /// Commits all accepted commands in one transaction, then tells each requester.
     private func commit(_ intakes: [Intake]) {
         guard !intakes.isEmpty else { return }
-        let all = intakes.flatMap(\.requests)
         let stored: [IdentityRequest]
         do {
-            stored = try store.accept(all, origins: intakes.flatMap { intake in intake.requests.map { _ in intake.origin } })
+            stored = try store.accept(intakes.flatMap { intake in intake.requests.map { (request: $0, origin: intake.origin) } })
         } catch {
-            logger.error("cannot store requests", metadata: ["count": "\(all.count)", "error": "\(error)"])
+            logger.error(
+                "cannot store requests", metadata: ["count": "\(intakes.reduce(0) { $0 + $1.requests.count })", "error": "\(error)"])
             for intake in intakes {
                 intake.channel?.send(
                     .failure(id: intake.requestID, ControlError(.internal, "not accepted: \(error)")), final: true)
@@ -273,9 +273,8 @@ final class Engine: @unchecked Sendable {
         }
         let change: RequestChange =
             request.verb == .retry ? .retried(correlationID: latest.correlationID) : .dismissed(correlationID: latest.correlationID)
-        try store.apply([change])
+        let updated = try store.apply([change]).first.flatMap { $0 } ?? latest
         refreshIndex(id)
-        let updated = try store.request(correlationID: latest.correlationID) ?? latest
         if request.verb == .retry { scheduler.enqueue(updated) }
         logger.notice(
             request.verb == .retry ? "operator retried request" : "operator dismissed request", metadata: requestMetadata(updated))
@@ -520,7 +519,7 @@ final class Engine: @unchecked Sendable {
     }
 
     private func reloadIndex() {
-        if let all = try? store.allIdentities() { index = IdentityIndex(all) }
+        if let all = try? store.identities() { index = IdentityIndex(all) }
     }
 
     // MARK: - Views
@@ -568,7 +567,7 @@ final class Engine: @unchecked Sendable {
                 .invalidInput, "state: '\(text.prefix(32))' is not one of pending, queued, in-flight, acked, failed, dismissed")
         }
         var views: [IdentityView] = []
-        for identity in try store.allIdentities() where parentFilter == nil || identity.parent == parentFilter {
+        for identity in try store.identities(parent: parentFilter.map { .identity($0) } ?? .any) {
             guard let view = try identityView(identity.id, detailed: false) else { continue }
             if let states, !states.contains(view.state ?? "") { continue }
             views.append(view)

@@ -1,0 +1,187 @@
+import FoundationEssentials
+import GatewayCore
+import Testing
+
+@testable import Agent
+
+@Suite("Scheduler")
+struct SchedulerTests {
+    let settings = Scheduler.Settings(maxInflight: 100, ackTimeout: .seconds(10), maxAttempts: 3)
+    let now = ContinuousClock.now
+    var sequence: Int64 = 0
+
+    mutating func request(_ action: IdentityAction, _ id: IdentityID, parent: IdentityID? = nil) -> IdentityRequest {
+        sequence += 1
+        return IdentityRequest(sequence: sequence, action: action, identity: id, parent: parent, publicKey: action == .delete ? nil : "K")
+    }
+
+    func identity(_ id: IdentityID, parent: IdentityID? = nil, _ state: IdentityCloudState) -> StoredIdentity {
+        StoredIdentity(id: id, parent: parent, publicKey: "K", cloudState: state, origin: nil, createdAt: Date(), updatedAt: Date())
+    }
+
+    @Test("requests of one identity go out one at a time in acceptance order")
+    mutating func perIdentityOrder() {
+        let a = IdentityID.random()
+        var scheduler = Scheduler(settings: settings)
+        let create = request(.create, a), update = request(.update, a), delete = request(.delete, a)
+        for r in [delete, create, update] { scheduler.enqueue(r) }
+        let index = IdentityIndex([identity(a, .pending)])
+        #expect(scheduler.plan(capacity: 10, index: index).send == [create.correlationID])
+        _ = scheduler.markSent(create.correlationID, timestamp: "t", at: now)
+        #expect(scheduler.plan(capacity: 10, index: index).send.isEmpty)
+        scheduler.finish(create.correlationID)
+        #expect(scheduler.plan(capacity: 10, index: index).send == [update.correlationID])
+    }
+
+    @Test("a child waits for its parent's create and fails with parent-failed when it failed")
+    mutating func parentFirst() {
+        let parent = IdentityID.random(), child = IdentityID.random()
+        var scheduler = Scheduler(settings: settings)
+        let childCreate = request(.create, child, parent: parent)
+        scheduler.enqueue(childCreate)
+        #expect(scheduler.plan(capacity: 10, index: IdentityIndex([identity(parent, .pending)])).send.isEmpty)
+        #expect(scheduler.plan(capacity: 10, index: IdentityIndex([identity(parent, .present)])).send == [childCreate.correlationID])
+        let failed = scheduler.plan(capacity: 10, index: IdentityIndex([identity(parent, .failed)]))
+        #expect(failed.send.isEmpty)
+        #expect(failed.fail.map(\.reason) == [FailureReason.parentFailed])
+    }
+
+    @Test("a delete waits until every live child is deleted")
+    mutating func deleteWaitsForChildren() {
+        let parent = IdentityID.random(), child = IdentityID.random()
+        var scheduler = Scheduler(settings: settings)
+        let childDelete = request(.delete, child, parent: parent), parentDelete = request(.delete, parent)
+        scheduler.enqueue(childDelete)
+        scheduler.enqueue(parentDelete)
+        var index = IdentityIndex([identity(parent, .deleting), identity(child, parent: parent, .deleting)])
+        #expect(scheduler.plan(capacity: 10, index: index).send == [childDelete.correlationID])
+        scheduler.finish(childDelete.correlationID)
+        index.set(identity(child, parent: parent, .deleted))
+        #expect(scheduler.plan(capacity: 10, index: index).send == [parentDelete.correlationID])
+    }
+
+    @Test("a delete whose child was not deleted fails instead of waiting forever")
+    mutating func stuckChild() {
+        let parent = IdentityID.random(), child = IdentityID.random()
+        var scheduler = Scheduler(settings: settings)
+        scheduler.enqueue(request(.delete, parent))
+        let index = IdentityIndex([identity(parent, .deleting), identity(child, parent: parent, .present)])
+        #expect(scheduler.plan(capacity: 10, index: index).fail.map(\.reason) == [FailureReason.childNotDeleted])
+    }
+
+    @Test("capacity bounds the sends, oldest first")
+    mutating func capacity() {
+        var scheduler = Scheduler(settings: settings)
+        var ids: [String] = []
+        for _ in 0..<5 {
+            let r = request(.create, IdentityID.random())
+            ids.append(r.correlationID)
+            scheduler.enqueue(r)
+        }
+        #expect(scheduler.plan(capacity: 2, index: IdentityIndex()).send == Array(ids.prefix(2)))
+    }
+
+    @Test("no ack: resend with the same timestamp and a doubled wait, then give up after max attempts")
+    mutating func retries() {
+        var scheduler = Scheduler(settings: settings)
+        let r = request(.create, IdentityID.random())
+        scheduler.enqueue(r)
+        var sent = scheduler.markSent(r.correlationID, timestamp: "first", at: now)
+        #expect(sent.attempts == 1)
+        #expect(scheduler.expire(at: now + .seconds(9)).resend.isEmpty)
+        #expect(scheduler.expire(at: now + .seconds(10)).resend == [r.correlationID])
+        sent = scheduler.markSent(r.correlationID, timestamp: "second", at: now + .seconds(10))
+        #expect(sent.attempts == 2)
+        #expect(sent.timestamp == "first")
+        #expect(scheduler.expire(at: now + .seconds(29)).resend.isEmpty)
+        #expect(scheduler.expire(at: now + .seconds(30)).resend == [r.correlationID])
+        _ = scheduler.markSent(r.correlationID, timestamp: "third", at: now + .seconds(30))
+        let final = scheduler.expire(at: now + .seconds(70))
+        #expect(final.giveUp == [r.correlationID])
+    }
+
+    @Test("a send lost with the connection is resent without counting an attempt")
+    mutating func reconnect() {
+        var scheduler = Scheduler(settings: settings)
+        let r = request(.create, IdentityID.random())
+        scheduler.enqueue(r)
+        _ = scheduler.markSent(r.correlationID, timestamp: "t", at: now)
+        scheduler.connectionLost()
+        #expect(scheduler.inFlight.isEmpty)
+        #expect(scheduler.plan(capacity: 10, index: IdentityIndex()).send == [r.correlationID])
+        #expect(scheduler.markSent(r.correlationID, timestamp: "t2", at: now).attempts == 1)
+    }
+}
+
+@Suite("Publish rate limit")
+struct PublishRateLimiterTests {
+    @Test("no sliding one-second window holds more than the rate")
+    func slidingWindow() {
+        var limiter = PublishRateLimiter(perSecond: 100)
+        let start = ContinuousClock.now
+        var sends: [ContinuousClock.Instant] = []
+        var t = start
+        while t < start + .seconds(5) {
+            let n = limiter.available(at: t)
+            for _ in 0..<min(n, 7) {
+                limiter.record(at: t)
+                sends.append(t)
+            }
+            t = t + .milliseconds(3)
+        }
+        #expect(sends.count >= 450)
+        for (i, s) in sends.enumerated() {
+            let inWindow = sends[i...].prefix { $0 - s < .seconds(1) }.count
+            #expect(inWindow <= 100)
+        }
+    }
+
+    @Test("rates below one per second space publishes out")
+    func slowRate() {
+        var limiter = PublishRateLimiter(perSecond: 0.5)
+        let t = ContinuousClock.now
+        #expect(limiter.available(at: t) == 1)
+        limiter.record(at: t)
+        #expect(limiter.available(at: t + .milliseconds(1999)) == 0)
+        #expect(limiter.available(at: t + .seconds(2)) == 1)
+        #expect(limiter.nextSlot(after: t) == t + .seconds(2))
+    }
+
+    @Test("zero means unlimited")
+    func unlimited() {
+        #expect(PublishRateLimiter(perSecond: 0).available(at: .now) == Int.max)
+    }
+}
+
+@Suite("Reconnect backoff")
+struct BackoffTests {
+    @Test("full jitter stays within the doubling ceiling and the maximum")
+    func bounds() {
+        var backoff = Backoff(minimum: .seconds(1), maximum: .seconds(8))
+        let ceilings = (0..<6).map { _ -> Duration in
+            let ceiling = backoff.ceiling
+            let wait = backoff.next()
+            #expect(wait <= ceiling)
+            #expect(wait >= .milliseconds(10))
+            return ceiling
+        }
+        #expect(ceilings == [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(8), .seconds(8)])
+        backoff.reset()
+        #expect(backoff.ceiling == .seconds(1))
+    }
+}
+
+@Suite("Control socket access")
+struct AccessPolicyTests {
+    let policy = AccessPolicy(agentUID: 990, controlGID: 990, readersGID: 991)
+
+    @Test("root, the agent's user and the control group may write; readers may only read; others nothing")
+    func decisions() {
+        #expect(policy.access(uid: 0, groups: [0]) == .write)
+        #expect(policy.access(uid: 990, groups: [990]) == .write)
+        #expect(policy.access(uid: 1000, groups: [1000, 990]) == .write)
+        #expect(policy.access(uid: 1001, groups: [1001, 991]) == .read)
+        #expect(policy.access(uid: 1002, groups: [1002]) == .deny)
+        #expect(AccessPolicy(agentUID: 990, controlGID: 990, readersGID: nil).access(uid: 1001, groups: [991]) == .deny)
+    }
+}

@@ -29,7 +29,7 @@ let package = Package(
         // Domain: identities, requests, topics, acks. Imports nothing of ours.
         .target(name: "GatewayCore", swiftSettings: strict),
         // OpenSSL behind a small Swift API: public-key checks, SHA-256/HMAC, TLS client streams.
-        .target(name: "CryptoSupport", dependencies: ["COpenSSL"], swiftSettings: strict),
+        .target(name: "CryptoSupport", dependencies: ["COpenSSL", "GatewayCore"], swiftSettings: strict),
         // TOML files -> validated configuration.
         .target(
             name: "AgentConfig",
@@ -98,6 +98,7 @@ let package = Package(
         .testTarget(name: "MQTTClientTests", dependencies: ["MQTTClient", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "CloudCredentialsTests", dependencies: ["CloudCredentials", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AgentLoggingTests", dependencies: ["AgentLogging"], swiftSettings: strict),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "TestSupport"], swiftSettings: strict),

@@ -1,1 +1,0 @@
-// CryptoSupport: see ARCHITECTURE.md

@@ -1,1 +1,0 @@
-// SystemdNotify: see ARCHITECTURE.md

@@ -1,0 +1,173 @@
+import CloudCredentials
+import Foundation
+import Testing
+
+/// The Swift signer against botocore (the AWS SDK for Python) on random inputs.
+@Suite("SigV4 agrees with botocore")
+struct SigV4BotocoreCrossCheckTests {
+    static let script = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/sigv4_botocore.py")
+
+    @Test("presigned WebSocket URLs match botocore's for 30 random credentials, regions, hosts, ports and dates")
+    func webSocketURLs() throws {
+        var random = SeededRandom()
+        var cases: [[String: Any]] = []
+        var expected: [String] = []
+        for _ in 0..<30 {
+            let credentials = random.credentials()
+            let host = random.hostName()
+            let port = random.element(of: [443, 443, 8443, random.int(in: 1...65535)])
+            let region = random.region()
+            let seconds = random.int(in: 946_684_800...4_102_444_799)
+            var item: [String: Any] = [
+                "kind": "websocket", "host": host, "port": port, "region": region, "date": seconds,
+                "accessKeyID": credentials.accessKeyID, "secretAccessKey": credentials.secretAccessKey,
+            ]
+            item["sessionToken"] = credentials.sessionToken
+            cases.append(item)
+            expected.append(
+                SigV4.presignedWebSocketURL(
+                    host: host, port: port, region: region, credentials: credentials,
+                    date: Date(timeIntervalSince1970: TimeInterval(seconds))))
+        }
+        let results = try Self.botocore(cases)
+        for (index, result) in results.enumerated() {
+            #expect(result["url"] as? String == expected[index], "case \(index), seed \(random.seed): \(cases[index])")
+        }
+    }
+
+    @Test("signed headers match botocore's for 30 random requests with paths, queries, headers and bodies")
+    func signedHeaders() throws {
+        var random = SeededRandom()
+        var cases: [[String: Any]] = []
+        var expected: [[(String, String)]] = []
+        for _ in 0..<30 {
+            let credentials = random.credentials()
+            let method = random.element(of: ["GET", "POST", "PUT", "DELETE"])
+            let host = random.bool() ? random.hostName() : "\(random.hostName()):\(random.int(in: 1...65535))"
+            let path = random.path()
+            let query = (0..<random.int(in: 0...4)).map { _ in (random.text(0...8), random.text(0...12)) }
+            let headers = random.headers()
+            let body = (0..<random.int(in: 0...64)).map { _ in UInt8(random.int(in: 0...255)) }
+            let region = random.region()
+            let service = random.element(of: ["sts", "iot", "execute-api", "service"])
+            let seconds = random.int(in: 946_684_800...4_102_444_799)
+            var item: [String: Any] = [
+                "kind": "headers", "method": method, "host": host, "path": path,
+                "query": query.map { [$0.0, $0.1] }, "headers": headers.map { [$0.0, $0.1] },
+                "body": Data(body).base64EncodedString(), "region": region, "service": service, "date": seconds,
+                "accessKeyID": credentials.accessKeyID, "secretAccessKey": credentials.secretAccessKey,
+            ]
+            item["sessionToken"] = credentials.sessionToken
+            cases.append(item)
+            expected.append(
+                SigV4.sign(
+                    method: method, host: host, path: path, query: query, headers: headers, body: body,
+                    region: region, service: service, credentials: credentials,
+                    date: Date(timeIntervalSince1970: TimeInterval(seconds))))
+        }
+        let results = try Self.botocore(cases)
+        for (index, result) in results.enumerated() {
+            let theirs = (result["headers"] as? [[String]] ?? []).map { $0.joined(separator: ": ") }
+            let ours = expected[index].map { "\($0.0): \($0.1)" }
+            #expect(ours == theirs, "case \(index), seed \(random.seed): \(cases[index])")
+        }
+    }
+
+    /// Runs the botocore fixture on `cases`; one result object per case.
+    static func botocore(_ cases: [[String: Any]]) throws -> [[String: Any]] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path]
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: ["cases": cases]))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if process.terminationStatus == 3 {
+            Issue.record("botocore is missing, so SigV4 cannot be cross-checked: pip install botocore (\(errorText))")
+            return []
+        }
+        try #require(process.terminationStatus == 0, "python3 \(script.path) failed: \(errorText)")
+        let results = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+        try #require(results.count == cases.count)
+        return results
+    }
+}
+
+/// SplitMix64 from a clock seed, printed with every failure so a failing case can be replayed.
+struct SeededRandom {
+    let seed: UInt64
+    private var state: UInt64
+
+    init(seed: UInt64 = UInt64(Date().timeIntervalSince1970 * 1000)) {
+        self.seed = seed
+        self.state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func int(in range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.count))
+    }
+
+    mutating func bool() -> Bool { next() & 1 == 1 }
+
+    mutating func element<T>(of items: [T]) -> T { items[int(in: 0...items.count - 1)] }
+
+    mutating func string(_ alphabet: String, _ length: ClosedRange<Int>) -> String {
+        let characters = Array(alphabet)
+        return String((0..<int(in: length)).map { _ in element(of: characters) })
+    }
+
+    /// Text that exercises percent-encoding: reserved characters, spaces, non-ASCII.
+    mutating func text(_ length: ClosedRange<Int>) -> String {
+        string("abcXYZ019-._~ /+=&?%#:@!$'()*,;é€ሴ", length)
+    }
+
+    mutating func credentials() -> AWSCredentials {
+        let base64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        return AWSCredentials(
+            accessKeyID: element(of: ["AKIA", "ASIA"]) + string("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16...16),
+            secretAccessKey: string(base64, 40...40),
+            sessionToken: bool() ? string(base64 + "=", 20...300) : nil)
+    }
+
+    mutating func hostName() -> String {
+        string("abcdefghijklmnopqrstuvwxyz0123456789", 6...14) + "-ats.iot."
+            + region() + ".amazonaws.com"
+    }
+
+    mutating func region() -> String {
+        element(of: ["us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1", "us-gov-west-1", "eu-central-2"])
+    }
+
+    /// A path without `.` or `..` segments or doubled slashes, which AWS would normalize first.
+    mutating func path() -> String {
+        let segments = (0..<int(in: 0...3)).map { _ in string("abcXYZ019-_~ é€ሴ!$'()*,;:@=+", 1...10) }
+        return "/" + segments.joined(separator: "/") + (bool() && !segments.isEmpty ? "/" : "")
+    }
+
+    mutating func headers() -> [(String, String)] {
+        let names = ["Content-Type", "X-Amz-Target", "My-Header", "x-custom-thing", "Accept", "X-Amz-Meta-Note"]
+        var chosen: [(String, String)] = []
+        for name in names where bool() {
+            chosen.append((name, string("abc XYZ 019 ;,=/\"", 0...20)))
+        }
+        return chosen
+    }
+}

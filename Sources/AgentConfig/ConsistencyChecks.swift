@@ -81,7 +81,8 @@ extension ConfigBuilder {
             if hasValue("broker.key_file") != hasValue("broker.cert_file") {
                 let (present, absent) = hasValue("broker.key_file")
                     ? ("broker.key_file", "broker.cert_file") : ("broker.cert_file", "broker.key_file")
-                reader.reportMissing(absent, expected: "a path to the PEM file",
+                let what = absent == "broker.key_file" ? "the client certificate's private key" : "the client certificate"
+                reader.reportMissing(absent, expected: "a path to \(what) (PEM)",
                     requiredBecause: "\(present) is set\(setIn(present)): a client certificate needs both")
             }
             if hasValue("broker.password_file") && broker.username.isEmpty && !reader.isInvalid("broker.username") {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GatewayCore
 
 /// `gateway-agent`: the service and the operator's command line.
 @main
@@ -17,14 +18,9 @@ struct GatewayAgentCommand: AsyncParsableCommand {
               gateway-agent identity create --id 6f1c… --public-key device.pem --wait
               gateway-agent status --json
             """,
-        version: AgentVersionText.current,
+        version: AgentVersion.current,
         subcommands: [RunCommand.self, CheckConfigCommand.self, StatusCommand.self, IdentityCommand.self, VersionCommand.self]
     )
-}
-
-/// The version, from the VERSION file via GatewayCore.
-enum AgentVersionText {
-    static let current = "0.1.0"
 }
 
 /// Options every command takes.
@@ -50,6 +46,6 @@ struct VersionCommand: ParsableCommand {
         discussion: "Example:\n  gateway-agent version")
 
     func run() {
-        print("gateway-agent \(AgentVersionText.current)")
+        print("gateway-agent \(AgentVersion.current)")
     }
 }

@@ -162,8 +162,8 @@ public enum PublicKeyInspector {
         default:
             let name = EVP_PKEY_get0_type_name(key).map { String(cString: $0) } ?? "with OpenSSL id \(type)"
             throw refused(
-                "key type \(name) is not accepted; use RSA (at least \(minimumRSABits) bits), EC P-256 or P-384, or Ed25519"
-            )
+                "key type \(name) is not accepted; "
+                    + "use RSA (at least \(minimumRSABits) bits), EC P-256 or P-384, or Ed25519")
         }
     }
 

@@ -1,1 +1,0 @@
-// HTTPClient: see ARCHITECTURE.md

@@ -1,0 +1,180 @@
+import Foundation
+import Glibc
+
+/// A throwaway PKI for HTTPS tests, made with the openssl CLI: a CA, a server certificate it signed for
+/// `localhost`/`127.0.0.1`, one for another name, and an unrelated CA that trusts neither.
+public struct HTTPSTestCertificates: Sendable {
+    /// Directory holding every file below.
+    public let directory: String
+    /// The CA that signed both server certificates.
+    public let caFile: String
+    /// A CA that signed nothing here.
+    public let otherCAFile: String
+    /// Server certificate for DNS `localhost` and IP `127.0.0.1`, and its key.
+    public let serverCertificate: String
+    public let serverKey: String
+    /// Server certificate for `other.example` only, and its key.
+    public let wrongNameCertificate: String
+    public let wrongNameKey: String
+
+    /// Made once per test process: key generation is the slow part.
+    public static let shared: Result<HTTPSTestCertificates, HTTPSFixtureError> = Result {
+        () throws(HTTPSFixtureError) in
+        try make()
+    }
+
+    /// A new PKI in a new temporary directory.
+    public static func make() throws(HTTPSFixtureError) -> HTTPSTestCertificates {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("https-fixture-\(UUID().uuidString)").path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw HTTPSFixtureError(description: "cannot create \(directory): \(error)")
+        }
+        func openssl(_ arguments: [String]) throws(HTTPSFixtureError) {
+            try runToCompletion(["openssl"] + arguments, directory: directory)
+        }
+        func makeCA(_ name: String) throws(HTTPSFixtureError) {
+            try openssl([
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", "\(name).key", "-out", "\(name).pem", "-days", "2", "-subj",
+                "/CN=gateway-agent test \(name)",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            ])
+        }
+        func makeServer(_ name: String, subjectAltName: String) throws(HTTPSFixtureError) {
+            try openssl([
+                "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=\(name)",
+            ])
+            let extensions = "\(name).ext"
+            let text = "subjectAltName=\(subjectAltName)\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n"
+            guard FileManager.default.createFile(atPath: "\(directory)/\(extensions)", contents: Data(text.utf8)) else {
+                throw HTTPSFixtureError(description: "cannot write \(directory)/\(extensions)")
+            }
+            try openssl([
+                "x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", "\(name).pem", "-days", "2", "-extfile", extensions,
+            ])
+        }
+        try makeCA("ca")
+        try makeCA("other-ca")
+        try makeServer("server", subjectAltName: "DNS:localhost,IP:127.0.0.1")
+        try makeServer("wrong-name", subjectAltName: "DNS:other.example")
+        return HTTPSTestCertificates(
+            directory: directory, caFile: "\(directory)/ca.pem", otherCAFile: "\(directory)/other-ca.pem",
+            serverCertificate: "\(directory)/server.pem", serverKey: "\(directory)/server.key",
+            wrongNameCertificate: "\(directory)/wrong-name.pem", wrongNameKey: "\(directory)/wrong-name.key")
+    }
+}
+
+/// A test fixture failed to start or a tool it needs failed.
+public struct HTTPSFixtureError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+/// A python3 fixture from `Tests/Fixtures` that prints `PORT <n>` when ready and exits when its
+/// standard input closes (so it dies with the test process).
+public final class PythonFixture: @unchecked Sendable {
+    /// The loopback port it listens on.
+    public let port: Int
+    private let process: Process
+    private let input: Pipe
+
+    /// Starts `Tests/Fixtures/<script>` with `arguments` and waits (at most 10 s) for its port.
+    public init(script: String, arguments: [String]) throws(HTTPSFixtureError) {
+        let path = fixturesDirectory + "/" + script
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", path] + arguments
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        do {
+            try process.run()
+        } catch {
+            throw HTTPSFixtureError(description: "cannot start python3 \(path): \(error)")
+        }
+        var line = ""
+        let deadline = Date().addingTimeInterval(10)
+        while !line.contains("\n"), Date() < deadline {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            line += String(decoding: data, as: UTF8.self)
+        }
+        guard line.hasPrefix("PORT "), let port = Int(line.dropFirst(5).prefix(while: \.isNumber)) else {
+            process.terminate()
+            process.waitUntilExit()
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw HTTPSFixtureError(description: "\(script) did not report a port (stdout \(line)): \(stderr)")
+        }
+        self.port = port
+        self.process = process
+        self.input = input
+    }
+
+    /// Stops the fixture and waits for it to exit.
+    public func stop() {
+        guard process.isRunning else { return }
+        try? input.fileHandleForWriting.close()
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+/// The HTTPS fixture (`https_fixture.py`) with a certificate for 127.0.0.1 signed by the shared test CA.
+public func startHTTPSFixture(wrongName: Bool = false) throws(HTTPSFixtureError) -> PythonFixture {
+    let certificates = try HTTPSTestCertificates.shared.get()
+    return try PythonFixture(
+        script: "https_fixture.py",
+        arguments: wrongName
+            ? [certificates.wrongNameCertificate, certificates.wrongNameKey]
+            : [certificates.serverCertificate, certificates.serverKey])
+}
+
+/// A loopback TCP port nothing listens on (bound, then released).
+public func unusedLoopbackPort() -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(descriptor, pointer, length)
+            return getsockname(descriptor, pointer, &length)
+        }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+private let fixturesDirectory = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures").path
+
+private func runToCompletion(_ command: [String], directory: String) throws(HTTPSFixtureError) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = command
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    let errors = Pipe()
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = errors
+    do {
+        try process.run()
+    } catch {
+        throw HTTPSFixtureError(description: "cannot run \(command.joined(separator: " ")): \(error)")
+    }
+    let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw HTTPSFixtureError(description: "\(command.joined(separator: " ")) failed: \(stderr)")
+    }
+}

@@ -16,7 +16,7 @@ build:
 	swift build $(SWIFT_RELEASE_FLAGS) --product gateway-agent
 
 test:
-	swift test
+	scripts/test
 
 install:
 	PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" SYSCONFDIR="$(SYSCONFDIR)" scripts/install

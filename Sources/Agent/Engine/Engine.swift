@@ -327,7 +327,7 @@ final class Engine: @unchecked Sendable {
         }
         if declared.prune {
             let orphans = index.entries.values.filter {
-                ($0.origin?.hasPrefix("file:") ?? false) && index.isLive($0.id) && wanted[$0.id] == nil
+                declared.mayPrune(origin: $0.origin ?? "") && index.isLive($0.id) && wanted[$0.id] == nil
             }
             for orphan in orphans.sorted(by: { $0.id < $1.id }) where index.isLive(orphan.id) {
                 let args = ControlArguments(id: orphan.id.rawValue, cascade: true)

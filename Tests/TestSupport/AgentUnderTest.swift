@@ -32,6 +32,12 @@ public struct CLIResult: Sendable, CustomStringConvertible {
     public var stdout: String
     public var stderr: String
     public var description: String { "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
+
+    public init(status: Int32, stdout: String, stderr: String) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
 }
 
 /// The real `gateway-agent` binary running `run` with a generated configuration in a temp directory,

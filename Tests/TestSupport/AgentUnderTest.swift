@@ -99,12 +99,12 @@ public final class AgentUnderTest {
     }
 
     /// Starts `gateway-agent run`; waits until the control socket answers.
-    public func start(waitForSocket: Bool = true) throws {
+    public func start(waitForSocket: Bool = true, environment: [String: String] = [:]) throws {
         let binary = try builtExecutable(named: "gateway-agent")
         // Through sh only to send stderr to a file; exec keeps the pid the agent's.
         process = try ChildProcess(
             executable: "/bin/sh", arguments: ["-c", "exec \"$0\" run --config \"$1\" 2>>\"$2\"", binary, configPath, logPath],
-            stdout: .discard, stderr: .inherit)
+            environment: environment, stdout: .discard, stderr: .inherit)
         guard waitForSocket else { return }
         let deadline = ContinuousClock.now + .seconds(15)
         while ContinuousClock.now < deadline {

@@ -19,8 +19,10 @@ final class Engine: @unchecked Sendable {
         var transport: String
         var credentialSource: String
         var version: String
-        /// Called every turn (at least once a second): the systemd watchdog ping.
+        /// Called every turn: the systemd watchdog ping.
         var heartbeat: @Sendable () -> Void = {}
+        /// The loop turns at least this often, even when idle (half the watchdog ping interval).
+        var maxSleep: Duration = .seconds(1)
         /// Called when the connection state changes: systemd STATUS=.
         var statusChanged: @Sendable (String) -> Void = { _ in }
     }
@@ -160,11 +162,11 @@ final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Sleep until the next ack deadline, rate-limit slot or wait deadline; at most a second
-    /// (the watchdog ping comes from this loop).
+    /// Sleep until the next ack deadline, rate-limit slot or wait deadline; at most `maxSleep`
+    /// (the watchdog ping comes from this loop, so a hung loop means no ping).
     private func nextWakeup() -> Duration {
         let now = ContinuousClock.now
-        var wake = now + .seconds(1)
+        var wake = now + settings.maxSleep
         if let deadline = scheduler.nextDeadline { wake = min(wake, deadline) }
         if rateLimited, let slot = limiter.nextSlot(after: now) { wake = min(wake, slot) }
         for waiters in waiters.values { for waiter in waiters { wake = min(wake, waiter.deadline) } }

@@ -102,6 +102,7 @@ final class AgentRuntime: Sendable {
                 }
                 if due { _ = notifier.watchdog() }
             },
+            maxSleep: min(.seconds(1), (watchdog ?? .seconds(2)) / 2),
             statusChanged: { _ = notifier.status($0) })
         let validator = RequestValidator(moduleID: moduleID) { (pem: String) throws(ValidationError) in
             try PublicKeyInspector.check(pem)

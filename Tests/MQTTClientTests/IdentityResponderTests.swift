@@ -123,4 +123,40 @@ struct IdentityResponderTests {
         #expect(state.acksSent == 0)
         connection.disconnect()
     }
+
+    @Test("twice mode sends every ack two times; late mode waits before acking")
+    func twiceAndLate() async throws {
+        let (connection, recorder) = try await agentSide()
+        try await responder.setBehaviour(#"{"mode":"twice"}"#)
+        let first = IdentityRequest(action: .create, identity: .random(), publicKey: "K")
+        try send(first, on: connection)
+        let twice = try await acks(recorder, count: 2)
+        #expect(twice.allSatisfy { $0.correlationID == first.correlationID })
+
+        try await responder.setBehaviour(#"{"mode":"late","delayMs":400}"#)
+        let second = IdentityRequest(action: .create, identity: .random(), publicKey: "K")
+        let sent = ContinuousClock.now
+        try send(second, on: connection)
+        let late = try await acks(recorder, count: 3)
+        #expect(late.last?.correlationID == second.correlationID)
+        #expect(ContinuousClock.now - sent >= .milliseconds(400))
+        connection.disconnect()
+    }
+
+    @Test("malformed mode sends acks the agent must drop", arguments: ["json", "encoding", "oversized"])
+    func malformedAcks(kind: String) async throws {
+        try await responder.setBehaviour(#"{"mode":"malformed","malformed":"\#(kind)"}"#)
+        let (connection, recorder) = try await agentSide()
+        try send(IdentityRequest(action: .create, identity: .random(), publicKey: "K"), on: connection)
+        let message = try await recorder.wait(for: "an ack") { events in
+            for case .message(let message) in events { return message }
+            return nil
+        }
+        let parsed = AckParser(moduleID: module).parse(topic: message.topic, payload: message.payload)
+        guard case .failure = parsed else {
+            Issue.record("a \(kind) ack was accepted: \(parsed)")
+            return
+        }
+        connection.disconnect()
+    }
 }

@@ -12,15 +12,20 @@ import Foundation
 /// The broker log goes to `logFile`. `stop()`, `start()` and `restart()` keep the same ports;
 /// the process is killed when the value goes away.
 public final class TestBroker: @unchecked Sendable {
-    // @unchecked: `process` is only touched under `lock`.
+    // @unchecked: `process` is only touched under `lock`; the ports only change inside `init`.
+    /// The PKI whose CA signed the broker's certificates.
     public let certificates: TestCertificates
     /// Private directory with the config, password file, socket and log.
     public let directory: String
-    // Ports are chosen once, in `init` (again if another process took one first), then never change.
+    /// TLS listener that requires a client certificate signed by the test CA.
     public private(set) var certificatePort = 0
+    /// TLS listener that requires `username` / `password`.
     public private(set) var passwordPort = 0
+    /// TLS listener whose certificate is for `broker.invalid`.
     public private(set) var wrongHostPort = 0
+    /// Plain WebSocket listener (sub-protocol `mqtt`), anonymous.
     public private(set) var webSocketPort = 0
+    /// Plain MQTT on a Unix socket, anonymous.
     public let unixSocketPath: String
     /// Username accepted on `passwordPort`.
     public let username = "gateway"

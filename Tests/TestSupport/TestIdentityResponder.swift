@@ -5,6 +5,7 @@ import Foundation
 /// (JSON, see Tests/Fixtures/IdentityResponder/ResponderBehaviour.swift), its state read with `state()`.
 public final class TestIdentityResponder: @unchecked Sendable {
     // @unchecked: every stored property is immutable; the process handle is thread-safe.
+    /// The broker the responder is connected to.
     public let broker: TestBroker
     /// Private directory with the state file, the records file and the log.
     public let directory: String
@@ -16,6 +17,7 @@ public final class TestIdentityResponder: @unchecked Sendable {
 
     /// One request as the responder received it.
     public struct Record: Decodable, Sendable {
+        /// The full topic, properties included.
         public var topic: String
         /// The action word of the topic.
         public var action: String?
@@ -33,7 +35,9 @@ public final class TestIdentityResponder: @unchecked Sendable {
     public struct State: Decodable, Sendable {
         /// What the cloud holds for an identity.
         public struct Identity: Decodable, Sendable, Equatable {
+            /// The PEM of the latest applied create or update.
             public var publicKey: String?
+            /// The `parent` property of the create (or a later update); nil for the gateway.
             public var parent: String?
 
             /// An entry to compare with.

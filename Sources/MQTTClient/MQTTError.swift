@@ -48,6 +48,7 @@ public enum MQTTError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// What failed, why, and what to check; never contains a secret.
     public var description: String {
         switch self {
         case .invalidOption(let field, let reason):

@@ -16,8 +16,11 @@ public enum MQTTEvent: Sendable {
 public struct MQTTMessage: Sendable {
     /// The topic; messages whose topic is not valid UTF-8 are dropped before they get here.
     public var topic: String
+    /// The payload bytes, unchecked (any bytes may arrive).
     public var payload: [UInt8]
+    /// The QoS the message was delivered with.
     public var qos: Int32
+    /// True for a retained message delivered on subscribe.
     public var retain: Bool
     /// MQTT 5 correlation data, if the sender set it.
     public var correlationData: [UInt8]?
@@ -63,6 +66,7 @@ public struct MQTTDisconnect: Sendable, Equatable, CustomStringConvertible {
         self.text = text
     }
 
+    /// One line for the log.
     public var description: String {
         requestedByClient ? "disconnected by the agent" : "disconnected: \(text) (code \(reasonCode))"
     }

@@ -2,7 +2,9 @@
 public struct MQTTOptions: Sendable {
     /// The MQTT protocol spoken on the connection.
     public enum ProtocolVersion: String, Sendable, Equatable {
+        /// MQTT 5.0.
         case v5 = "mqtt5"
+        /// MQTT 3.1.1.
         case v311 = "mqtt311"
     }
 
@@ -33,8 +35,11 @@ public struct MQTTOptions: Sendable {
         let value: String
         /// Wraps the password read from its file.
         public init(_ value: String) { self.value = value }
+        /// Always `<redacted>`.
         public var description: String { "<redacted>" }
+        /// Always `<redacted>`.
         public var debugDescription: String { "<redacted>" }
+        /// No children, so `dump` and reflection show nothing either.
         public var customMirror: Mirror { Mirror(self, children: []) }
     }
 

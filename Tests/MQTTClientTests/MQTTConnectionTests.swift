@@ -81,6 +81,31 @@ struct MQTTConnectionTests {
         connection.disconnect()
     }
 
+    @Test("a burst of 1,000 QoS 1 publishes is acknowledged in full")
+    func burstOfPublishes() async throws {
+        let connection = MQTTConnection(options: broker.certificateOptions())
+        let recorder = EventRecorder(connection)
+        try await connection.connect()
+        var mids = Set<Int32>()
+        for index in 0..<1000 {
+            mids.insert(try connection.publish(topic: "test/burst", payload: Array("\(index)".utf8)))
+        }
+        #expect(mids.count == 1000)
+        try await recorder.wait(for: "1,000 PUBACKs", timeout: .seconds(20)) { events in
+            events.count(where: { if case .published = $0 { return true } else { return false } }) >= 1000 ? () : nil
+        }
+        connection.disconnect()
+    }
+
+    @Test("offering ALPN still connects to a broker that does not negotiate it")
+    func alpnIsOffered() async throws {
+        var options = broker.certificateOptions()
+        options.tls?.alpn = "x-amzn-mqtt-ca"
+        let connection = MQTTConnection(options: options)
+        try await connection.connect()
+        connection.disconnect()
+    }
+
     @Test("connects to a Unix socket when the port is 0")
     func connectsToUnixSocket() async throws {
         let connection = MQTTConnection(options: broker.unixSocketOptions())

@@ -8,18 +8,24 @@ import Foundation
 /// - `webSocketPort`: plain MQTT over WebSocket, anonymous (for the tunnel's tests).
 /// - `unixSocketPath`: plain MQTT on a Unix socket, anonymous (test tooling and the tunnel's local side).
 ///
-/// All TLS listeners use `certificates` (server certificate signed by `certificates.caFile`).
+/// All TLS listeners use `certificates` (default: the process-wide `TestCertificates.shared()`).
 /// The broker log goes to `logFile`. `stop()`, `start()` and `restart()` keep the same ports;
 /// the process is killed when the value goes away.
 public final class TestBroker: @unchecked Sendable {
-    // @unchecked: `process` is only touched under `lock`.
+    // @unchecked: `process` is only touched under `lock`; the ports only change inside `init`.
+    /// The PKI whose CA signed the broker's certificates.
     public let certificates: TestCertificates
     /// Private directory with the config, password file, socket and log.
     public let directory: String
-    public let certificatePort: Int
-    public let passwordPort: Int
-    public let wrongHostPort: Int
-    public let webSocketPort: Int
+    /// TLS listener that requires a client certificate signed by the test CA.
+    public private(set) var certificatePort = 0
+    /// TLS listener that requires `username` / `password`.
+    public private(set) var passwordPort = 0
+    /// TLS listener whose certificate is for `broker.invalid`.
+    public private(set) var wrongHostPort = 0
+    /// Plain WebSocket listener (sub-protocol `mqtt`), anonymous.
+    public private(set) var webSocketPort = 0
+    /// Plain MQTT on a Unix socket, anonymous.
     public let unixSocketPath: String
     /// Username accepted on `passwordPort`.
     public let username = "gateway"
@@ -37,24 +43,43 @@ public final class TestBroker: @unchecked Sendable {
 
     /// Writes the configuration and starts the broker; returns when every listener accepts connections.
     public init(certificates: TestCertificates? = nil, extraConfig: String = "") throws {
-        self.certificates = try certificates ?? TestCertificates()
+        self.certificates = try certificates ?? TestCertificates.shared()
         self.extraConfig = extraConfig
         directory = try MQTTTestCommand.makePrivateDirectory(prefix: "test-broker")
         unixSocketPath = "\(directory)/mqtt.sock"
         logFile = "\(directory)/mosquitto.log"
         passwordFile = "\(directory)/agent-password"
         password = "pw-\(UUID().uuidString.prefix(12))"
-        var ports = Set<Int>()
-        while ports.count < 4 { ports.insert(try MQTTTestCommand.freePort()) }
-        let sorted = Array(ports)
-        (certificatePort, passwordPort, wrongHostPort, webSocketPort) = (sorted[0], sorted[1], sorted[2], sorted[3])
+        do {
+            try password.write(toFile: passwordFile, atomically: true, encoding: .utf8)
+            try MQTTTestCommand.run(
+                TestExecutables.mosquittoPasswd, ["-b", "-c", "\(directory)/mosquitto.passwd", username, password])
+            try startOnFreePorts()
+        } catch {
+            kill()
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
 
-        try password.write(toFile: passwordFile, atomically: true, encoding: .utf8)
-        try MQTTTestCommand.run(
-            TestExecutables.mosquittoPasswd, ["-b", "-c", "\(directory)/mosquitto.passwd", username, password])
-        try configuration().write(toFile: "\(directory)/mosquitto.conf", atomically: true, encoding: .utf8)
-        try MQTTTestCommand.restrictFiles(in: directory)
-        try start()
+    /// Picks free ports and starts; a port can be taken between picking and binding (tests run in parallel),
+    /// so a bind failure means: pick again.
+    private func startOnFreePorts() throws {
+        for attempt in 1...5 {
+            var ports = Set<Int>()
+            while ports.count < 4 { ports.insert(try MQTTTestCommand.freePort()) }
+            let chosen = Array(ports)
+            (certificatePort, passwordPort, wrongHostPort, webSocketPort) = (chosen[0], chosen[1], chosen[2], chosen[3])
+            try configuration().write(toFile: "\(directory)/mosquitto.conf", atomically: true, encoding: .utf8)
+            try MQTTTestCommand.restrictFiles(in: directory)
+            do {
+                try start()
+                return
+            } catch where attempt < 5 && log().contains("Address already in use") {
+                kill()
+                try? FileManager.default.removeItem(atPath: logFile)
+            }
+        }
     }
 
     deinit {

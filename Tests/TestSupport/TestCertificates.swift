@@ -35,6 +35,22 @@ public final class TestCertificates: Sendable {
     /// The common name of `clientCertFile`; brokers using `use_identity_as_username` see it as the username.
     public static let clientCommonName = "gateway-test-client"
 
+    /// One set for the whole test process (generating costs a dozen `openssl` runs); removed at exit.
+    public static func shared() throws -> TestCertificates {
+        try sharedSet.get()
+    }
+
+    private static let sharedSet: Result<TestCertificates, any Error> = {
+        let result = Result { try TestCertificates() }
+        // Statics are never deinitialised; by exit time `sharedSet` is long initialised.
+        atexit {
+            if case .success(let certificates) = TestCertificates.sharedSet {
+                try? FileManager.default.removeItem(atPath: certificates.directory)
+            }
+        }
+        return result
+    }()
+
     /// Generates the whole set (EC P-256 keys, valid for two days).
     public init() throws {
         directory = try MQTTTestCommand.makePrivateDirectory(prefix: "test-pki")

@@ -29,6 +29,8 @@ public final class TestIdentityResponder: @unchecked Sendable {
         public var userProperties: [[String]]
         /// MQTT 5 correlation data as UTF-8 text.
         public var correlationData: String?
+        /// When it arrived, milliseconds since the epoch.
+        public var receivedAtMs: Int64
     }
 
     /// What the responder knows.

@@ -78,7 +78,8 @@ actor IdentityResponder {
                 topic: message.topic, action: request.action, properties: request.properties,
                 payload: String(decoding: message.payload, as: UTF8.self),
                 userProperties: message.userProperties.map { [$0.0, $0.1] },
-                correlationData: message.correlationData.map { String(decoding: $0, as: UTF8.self) }))
+                correlationData: message.correlationData.map { String(decoding: $0, as: UTF8.self) },
+                receivedAtMs: Int64(Date().timeIntervalSince1970 * 1000)))
         state.recordCount += 1
         defer { save() }
 

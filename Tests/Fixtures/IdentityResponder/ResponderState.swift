@@ -41,6 +41,8 @@ struct ResponderState: Codable {
         var payload: String
         var userProperties: [[String]]
         var correlationData: String?
+        /// When it arrived, milliseconds since the epoch (rate measurements).
+        var receivedAtMs: Int64
     }
 
     /// The state left by an earlier run (so correlation ids stay deduplicated across restarts), or a fresh one.

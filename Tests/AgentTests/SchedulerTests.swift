@@ -185,3 +185,32 @@ struct AccessPolicyTests {
         #expect(AccessPolicy(agentUID: 990, controlGID: 990, readersGID: nil).access(uid: 1001, groups: [991]) == .deny)
     }
 }
+
+@Suite("Cascade order")
+struct CascadeOrderTests {
+    func identity(_ id: IdentityID, parent: IdentityID? = nil, _ state: IdentityCloudState) -> StoredIdentity {
+        StoredIdentity(id: id, parent: parent, publicKey: "K", cloudState: state, origin: nil, createdAt: Date(), updatedAt: Date())
+    }
+
+    @Test("a cascade sends a level only when every deeper level of the same cascade is deleted")
+    func levelByLevel() {
+        let root = IdentityID.random(), a = IdentityID.random(), b = IdentityID.random(), a1 = IdentityID.random()
+        var scheduler = Scheduler(settings: .init(maxInflight: 10, ackTimeout: .seconds(1), maxAttempts: 1))
+        var sequence: Int64 = 0
+        var ids: [IdentityID: String] = [:]
+        for (id, parent) in [(a1, a), (a, root), (b, root), (root, nil)] as [(IdentityID, IdentityID?)] {
+            sequence += 1
+            let request = IdentityRequest(sequence: sequence, action: .delete, identity: id, parent: parent)
+            ids[id] = request.correlationID
+            scheduler.enqueue(request)
+        }
+        var index = IdentityIndex([
+            identity(root, .deleting), identity(a, parent: root, .deleting), identity(b, parent: root, .deleting),
+            identity(a1, parent: a, .deleting),
+        ])
+        #expect(scheduler.plan(capacity: 10, index: index).send == [ids[a1]!], "b waits for a1 although it has no children")
+        scheduler.finish(ids[a1]!)
+        index.set(identity(a1, parent: a, .deleted))
+        #expect(Set(scheduler.plan(capacity: 10, index: index).send) == [ids[a]!, ids[b]!])
+    }
+}

@@ -35,7 +35,9 @@ struct RequestIntake {
                 guard index.isLive(parent) else {
                     throw ControlError(
                         .refused,
-                        "unknown parent \(parent): a parent must be an identity this gateway created (omit --parent for the gateway itself)")
+                        index[parent] == nil
+                            ? "unknown parent \(parent): a parent must be an identity this gateway created (omit --parent for the gateway itself)"
+                            : "parent \(parent) \(describeMissing(index[parent])): it cannot have children")
                 }
                 request.parent = parent
             }

@@ -29,17 +29,35 @@ struct IdentityIndex {
         }.sorted()
     }
 
-    /// All live descendants, deepest level first (the order a cascade deletes them).
-    func liveDescendantsDeepestFirst(of id: IdentityID) -> [IdentityID] {
+    /// Live descendants by level: children first, then grandchildren, …
+    func liveLevels(below id: IdentityID) -> [[IdentityID]] {
         var levels: [[IdentityID]] = []
         var level = liveChildren(of: id)
         var seen: Set<IdentityID> = [id]
         while !level.isEmpty {
             level = level.filter { seen.insert($0).inserted }
+            if level.isEmpty { break }
             levels.append(level)
             level = level.flatMap { liveChildren(of: $0) }
         }
-        return levels.reversed().flatMap { $0 }
+        return levels
+    }
+
+    /// All live descendants, deepest level first (the order a cascade deletes them).
+    func liveDescendantsDeepestFirst(of id: IdentityID) -> [IdentityID] {
+        liveLevels(below: id).reversed().flatMap { $0 }
+    }
+
+    /// The top of the cascade `id` is part of: the highest ancestor that is being deleted
+    /// along an unbroken chain of deleting parents (or `id` itself), with `id`'s depth below it.
+    func cascadeRoot(of id: IdentityID) -> (root: IdentityID, depth: Int) {
+        var root = id
+        var depth = 0
+        while let parent = entries[root]?.parent, entries[parent]?.cloudState == .deleting, depth < 64 {
+            root = parent
+            depth += 1
+        }
+        return (root, depth)
     }
 
     /// True when `id` exists (created or being created) and is not being deleted.

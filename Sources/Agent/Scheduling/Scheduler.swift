@@ -6,7 +6,8 @@ import GatewayCore
 /// - requests of one identity go out one at a time, in the order they were accepted;
 /// - a request naming a parent waits until the parent's create is acknowledged,
 ///   and fails with `parent-failed` when that create failed;
-/// - a delete waits until every live child is deleted (cascade: deepest level first);
+/// - a delete waits until every live child is deleted; a cascade goes level by level, deepest first,
+///   each level acknowledged before the one above is sent;
 /// - no ack within the ack timeout: resend with the same correlation id and timestamp, waiting
 ///   twice as long each time, up to `maxAttempts` sends; then `no-ack`.
 struct Scheduler {
@@ -154,13 +155,15 @@ struct Scheduler {
             }
         }
         if request.action == .delete {
-            let live = index.liveChildren(of: request.identity)
-            if let stuck = live.first(where: { !hasPendingRequests(for: $0) }) {
+            // A cascade goes level by level: nothing is sent while a deeper level of the same cascade lives.
+            let (root, depth) = index.cascadeRoot(of: request.identity)
+            let deeper = index.liveLevels(below: root).dropFirst(depth).joined()
+            if let stuck = deeper.first(where: { !hasPendingRequests(for: $0) }) {
                 return .fail(
                     reason: FailureReason.childNotDeleted,
-                    message: "child \(stuck) was not deleted: delete it (or retry its failed delete) first")
+                    message: "descendant \(stuck) was not deleted: delete it (or retry its failed delete) first")
             }
-            if !live.isEmpty { return .wait }
+            if !deeper.isEmpty { return .wait }
         }
         return .send
     }

@@ -142,9 +142,9 @@ struct PublishRateLimiterTests {
         let t = ContinuousClock.now
         #expect(limiter.available(at: t) == 1)
         limiter.record(at: t)
-        #expect(limiter.available(at: t + .milliseconds(1999)) == 0)
-        #expect(limiter.available(at: t + .seconds(2)) == 1)
-        #expect(limiter.nextSlot(after: t) == t + .seconds(2))
+        #expect(limiter.available(at: t + .milliseconds(2099)) == 0)
+        #expect(limiter.available(at: t + .milliseconds(2100)) == 1)
+        #expect(limiter.nextSlot(after: t) == t + .milliseconds(2100))
     }
 
     @Test("zero means unlimited")

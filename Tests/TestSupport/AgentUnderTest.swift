@@ -85,7 +85,7 @@ public final class AgentUnderTest {
             \(brokerLines.joined(separator: "\n"))
 
             [identity]
-            max_publish_rate = 0
+            \(identity.contains("max_publish_rate") ? "" : "max_publish_rate = 0")
             \(identity)
 
             \(extra)

@@ -463,7 +463,8 @@ final class Engine: @unchecked Sendable {
                     let messageID = try publisher.publish(message)
                     scheduler.setMessageID(messageID, for: request.correlationID)
                     messageIDs[messageID] = request.correlationID
-                    limiter.record(at: now)
+                    // The time after the publish call: a slow publish must not open the window early.
+                    limiter.record(at: .now)
                     logger.debug("sent", metadata: requestMetadata(request))
                 } catch {
                     logger.warning("publish failed, will send again after reconnect", metadata: ["error": "\(error)"])

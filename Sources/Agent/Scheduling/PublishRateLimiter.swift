@@ -3,13 +3,17 @@ import GatewayCore
 /// Publish-rate limit as AWS IoT counts it: no sliding window of `window` holds more than `limit` publishes.
 ///
 /// A token bucket whose burst equals the rate lets 2× the rate through a window straddling a refill;
-/// remembering the last `limit` send times cannot.
+/// remembering the last `limit` send times cannot. The window is `margin` longer than a second because
+/// the cloud counts arrivals, and network and broker queues can bring publishes closer together.
 struct PublishRateLimiter {
     private let limit: Int
     private let window: Duration
     /// Send times of the last `limit` publishes, oldest first (ring buffer).
     private var sent: [ContinuousClock.Instant] = []
     private var oldest = 0
+
+    /// Slack for publishes that leave later than recorded and arrive closer together.
+    static let margin: Duration = .milliseconds(100)
 
     /// `perSecond` 0 = unlimited. Rates below 1/s become one publish per `1/perSecond` seconds;
     /// fractional rates above round down, so a 1-second window never exceeds the configured rate.
@@ -19,10 +23,10 @@ struct PublishRateLimiter {
             window = .zero
         } else if perSecond < 1 {
             limit = 1
-            window = .milliseconds(Int64((1000 / perSecond).rounded(.up)))
+            window = .milliseconds(Int64((1000 / perSecond).rounded(.up))) + Self.margin
         } else {
             limit = Int(perSecond.rounded(.down))
-            window = .seconds(1)
+            window = .seconds(1) + Self.margin
         }
     }
 

@@ -29,9 +29,22 @@ public struct DeclaredIdentities: Sendable, Equatable {
     public var identities: [DeclaredIdentity]
     /// `agent.prune_identities`: delete identities created from a file that is gone.
     public var prune: Bool
+    /// Files that exist but were skipped for a problem: their identities are never pruned.
+    public var skippedFiles: Set<String>
+    /// False when the directory could not be listed: then nothing is pruned.
+    public var isComplete: Bool
 
-    public init(identities: [DeclaredIdentity], prune: Bool) {
+    public init(identities: [DeclaredIdentity], prune: Bool, skippedFiles: Set<String> = [], isComplete: Bool = true) {
         self.identities = identities
         self.prune = prune
+        self.skippedFiles = skippedFiles
+        self.isComplete = isComplete
+    }
+
+    /// True when an identity created from `origin` (`file:<name>`) may be deleted because its file is gone.
+    public func mayPrune(origin: String) -> Bool {
+        guard prune, isComplete, origin.hasPrefix("file:") else { return false }
+        let name = String(origin.dropFirst("file:".count))
+        return !skippedFiles.contains(name) && !identities.contains { $0.fileName == name }
     }
 }

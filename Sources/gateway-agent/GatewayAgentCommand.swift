@@ -1,6 +1,10 @@
 import ArgumentParser
 import GatewayCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `gateway-agent`: the service and the operator's command line.
 @main
 struct GatewayAgentCommand: AsyncParsableCommand {
@@ -21,6 +25,24 @@ struct GatewayAgentCommand: AsyncParsableCommand {
         version: AgentVersion.current,
         subcommands: [RunCommand.self, CheckConfigCommand.self, StatusCommand.self, IdentityCommand.self, VersionCommand.self]
     )
+
+    /// Like argument-parser's own entry point, except that usage errors exit 2 (DESIGN.md §6), not 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                printError(fullMessage(for: error))
+                Glibc.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every command takes.

@@ -61,7 +61,7 @@ struct ValidationTests {
     func payloadSize() {
         let huge = RequestValidator(moduleID: module) { (_: String) throws(ValidationError) in }
         #expect(throws: ValidationError.self) {
-            try huge.validate(IdentityRequest(action: .create, identity: identity, publicKey: String(repeating: "A", count: 130_000)))
+            try huge.validate(IdentityRequest(action: .create, identity: identity, publicKey: String(repeating: "A", count: 140_000)))
         }
     }
 

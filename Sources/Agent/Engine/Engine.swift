@@ -19,8 +19,10 @@ final class Engine: @unchecked Sendable {
         var transport: String
         var credentialSource: String
         var version: String
-        /// Called every turn (at least once a second): the systemd watchdog ping.
+        /// Called every turn: the systemd watchdog ping.
         var heartbeat: @Sendable () -> Void = {}
+        /// The loop turns at least this often, even when idle (half the watchdog ping interval).
+        var maxSleep: Duration = .seconds(1)
         /// Called when the connection state changes: systemd STATUS=.
         var statusChanged: @Sendable (String) -> Void = { _ in }
     }
@@ -160,11 +162,11 @@ final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Sleep until the next ack deadline, rate-limit slot or wait deadline; at most a second
-    /// (the watchdog ping comes from this loop).
+    /// Sleep until the next ack deadline, rate-limit slot or wait deadline; at most `maxSleep`
+    /// (the watchdog ping comes from this loop, so a hung loop means no ping).
     private func nextWakeup() -> Duration {
         let now = ContinuousClock.now
-        var wake = now + .seconds(1)
+        var wake = now + settings.maxSleep
         if let deadline = scheduler.nextDeadline { wake = min(wake, deadline) }
         if rateLimited, let slot = limiter.nextSlot(after: now) { wake = min(wake, slot) }
         for waiters in waiters.values { for waiter in waiters { wake = min(wake, waiter.deadline) } }
@@ -327,7 +329,7 @@ final class Engine: @unchecked Sendable {
         }
         if declared.prune {
             let orphans = index.entries.values.filter {
-                ($0.origin?.hasPrefix("file:") ?? false) && index.isLive($0.id) && wanted[$0.id] == nil
+                declared.mayPrune(origin: $0.origin ?? "") && index.isLive($0.id) && wanted[$0.id] == nil
             }
             for orphan in orphans.sorted(by: { $0.id < $1.id }) where index.isLive(orphan.id) {
                 let args = ControlArguments(id: orphan.id.rawValue, cascade: true)

@@ -102,6 +102,7 @@ final class AgentRuntime: Sendable {
                 }
                 if due { _ = notifier.watchdog() }
             },
+            maxSleep: min(.seconds(1), (watchdog ?? .seconds(2)) / 2),
             statusChanged: { _ = notifier.status($0) })
         let validator = RequestValidator(moduleID: moduleID) { (pem: String) throws(ValidationError) in
             try PublicKeyInspector.check(pem)
@@ -209,14 +210,15 @@ final class AgentRuntime: Sendable {
     }
 
     private func reloadIdentities() {
-        let report = IdentityFiles.load(directory: configuration.agent.identitiesDir) { (pem: String) throws(ValidationError) in
-            try PublicKeyInspector.check(pem)
-        }
+        let report = IdentityFiles.load(directory: configuration.agent.identitiesDir, publicKeyCheck: PublicKeyInspector.check)
         for problem in report.problems {
             logger.error("identities.d: file skipped", metadata: ["problem": "\(problem)"])
         }
         engine.inbox.post(
-            .declared(DeclaredIdentities(identities: report.identities, prune: configuration.agent.pruneIdentities)))
+            .declared(
+                DeclaredIdentities(
+                    identities: report.identities, prune: configuration.agent.pruneIdentities,
+                    skippedFiles: Set(report.skippedFiles), isComplete: report.isComplete)))
     }
 }
 

@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(
             name: "CloudCredentialsTests",
             dependencies: [
-                "CloudCredentials", "TestSupport", "GatewayCore", "HTTPClient",
+                "CloudCredentials", "TestSupport", "HTTPClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

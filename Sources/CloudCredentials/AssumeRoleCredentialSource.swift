@@ -67,8 +67,9 @@ public struct AssumeRoleCredentialSource: CredentialSource {
             ("RoleSessionName", sessionName), ("DurationSeconds", String(seconds)),
         ]
         if let externalID { form.append(("ExternalId", externalID)) }
-        let body = Array(form.map { "\(PercentEncoding.encode($0.0))=\(PercentEncoding.encode($0.1))" }
-            .joined(separator: "&").utf8)
+        let body = Array(
+            form.map { "\(PercentEncoding.encode($0.0))=\(PercentEncoding.encode($0.1))" }
+                .joined(separator: "&").utf8)
         let contentType = ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
         let signature = SigV4.sign(
             method: "POST", host: target.host, path: target.path, headers: [contentType], body: body,
@@ -104,8 +105,10 @@ public struct AssumeRoleCredentialSource: CredentialSource {
         }
         let allowed = Set("+=,.@_-".utf8)
         guard (2...64).contains(sessionName.utf8.count),
-            sessionName.utf8.allSatisfy({ OrganizationResponse.isLowerAlphanumeric($0) || allowed.contains($0)
-                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) })
+            sessionName.utf8.allSatisfy({
+                OrganizationResponse.isLowerAlphanumeric($0) || allowed.contains($0)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0)
+            })
         else {
             throw invalid(
                 "session_name \(ServerText.quoted(sessionName)) must be 2 to 64 of A-Z a-z 0-9 + = , . @ _ -: "

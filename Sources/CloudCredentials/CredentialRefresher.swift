@@ -1,4 +1,5 @@
 import FoundationEssentials
+import GatewayCore
 import Logging
 import Synchronization
 
@@ -10,11 +11,16 @@ import Synchronization
 /// token, a bad setting) are logged once and retried at the slowest pace. Concurrent requests for a refresh
 /// share one fetch. Every wait is cancellable.
 public final class CredentialRefresher: Sendable {
+    /// The one fetch in progress, shared by everyone waiting for it.
+    private typealias Fetch = Task<Result<CloudSession, CredentialError>, Never>
+
     private struct State {
         var session: CloudSession?
         var obtained: Date?
+        /// When the session was obtained, by the monotonic clock.
+        var obtainedInstant: ContinuousClock.Instant?
         var invalidated = false
-        var fetch: Task<Result<CloudSession, CredentialError>, Never>?
+        var fetch: Fetch?
         var failures = 0
         var lastError: CredentialError?
         var retryNotBefore: ContinuousClock.Instant?
@@ -48,7 +54,8 @@ public final class CredentialRefresher: Sendable {
     ///   - now: the wall clock compared with credential expiry.
     public init(
         source: any CredentialSource, timing: RefreshTiming = RefreshTiming(), logger: Logger,
-        onChange: @escaping @Sendable (CloudSession) -> Void = { _ in }, now: @escaping @Sendable () -> Date = { Date() }
+        onChange: @escaping @Sendable (CloudSession) -> Void = { _ in },
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.source = source
         self.timing = timing
@@ -74,14 +81,20 @@ public final class CredentialRefresher: Sendable {
         enum Step {
             case use(CloudSession)
             case fail(CredentialError)
-            case wait(Task<Result<CloudSession, CredentialError>, Never>)
+            case wait(Fetch)
         }
         let now = self.now()
         let step = state.withLock { state -> Step in
-            if let session = state.session, !state.invalidated,
-                Self.isValid(session, at: now.addingTimeInterval(timing.minimumValidity.seconds))
-            {
-                return .use(session)
+            if let session = state.session, !state.invalidated {
+                if Self.isValid(session, at: now.addingTimeInterval(timing.minimumValidity.secondsDouble)) {
+                    return .use(session)
+                }
+                // Credentials that live shorter than minimumValidity must not make every call fetch again.
+                if let obtained = state.obtainedInstant, ContinuousClock.now - obtained < timing.retryMinimum,
+                    Self.isValid(session, at: now)
+                {
+                    return .use(session)
+                }
             }
             if let fetch = state.fetch { return .wait(fetch) }
             if let notBefore = state.retryNotBefore, ContinuousClock.now < notBefore, let error = state.lastError {
@@ -114,7 +127,7 @@ public final class CredentialRefresher: Sendable {
     public func run() async {
         while !Task.isCancelled {
             let now = self.now()
-            let next = state.withLock { state -> (fetch: Task<Result<CloudSession, CredentialError>, Never>?, wait: Duration) in
+            let next = state.withLock { state -> (fetch: Fetch?, wait: Duration) in
                 if let fetch = state.fetch { return (fetch, .zero) }
                 let wait = delayBeforeNextFetch(state, now: now)
                 return wait > .zero ? (nil, wait) : (startFetch(&state), .zero)
@@ -159,7 +172,7 @@ public final class CredentialRefresher: Sendable {
     }
 
     /// Starts the one shared fetch; the caller holds the lock.
-    private func startFetch(_ state: inout State) -> Task<Result<CloudSession, CredentialError>, Never> {
+    private func startFetch(_ state: inout State) -> Fetch {
         let fetch = Task { await self.fetchAndRecord() }
         state.fetch = fetch
         return fetch
@@ -180,6 +193,7 @@ public final class CredentialRefresher: Sendable {
                 defer {
                     state.session = session
                     state.obtained = now
+                    state.obtainedInstant = ContinuousClock.now
                     state.invalidated = false
                     state.failures = 0
                     state.lastError = nil
@@ -218,9 +232,10 @@ public final class CredentialRefresher: Sendable {
             let recovered = failures > 0 ? " after \(failures) failed attempt\(failures == 1 ? "" : "s")" : ""
             logger.info("credentials obtained\(recovered)", metadata: metadata)
         case .failed(let error, let attempt, let retryIn, let firstReport, let held):
-            let keeping = held.map { " The current credentials stay in use until \($0.expiration.map(isoText) ?? "revoked")." }
+            let keeping =
+                held.map { " The current credentials stay in use until \($0.expiration.map(isoText) ?? "revoked")." }
                 ?? ""
-            let metadata: Logger.Metadata = ["attempt": "\(attempt)", "retryIn": "\(retryIn.wholeSecondsText)"]
+            let metadata: Logger.Metadata = ["attempt": "\(attempt)", "retryIn": "\(retryIn.briefText)"]
             if !firstReport {
                 logger.debug("credential refresh still failing: \(error.message)", metadata: metadata)
             } else if error.isPermanent {
@@ -229,7 +244,7 @@ public final class CredentialRefresher: Sendable {
                     metadata: metadata)
             } else {
                 logger.warning(
-                    "credential refresh failed: \(error.message). Retrying in \(retryIn.wholeSecondsText).\(keeping)",
+                    "credential refresh failed: \(error.message). Retrying in \(retryIn.briefText).\(keeping)",
                     metadata: metadata)
             }
         case .cancelled:
@@ -239,7 +254,7 @@ public final class CredentialRefresher: Sendable {
 
     /// Waits for a shared fetch; cancelling the waiter cancels the fetch (only shutdown does that).
     private static func result(
-        of fetch: Task<Result<CloudSession, CredentialError>, Never>
+        of fetch: Fetch
     ) async -> Result<CloudSession, CredentialError> {
         await withTaskCancellationHandler {
             await fetch.value

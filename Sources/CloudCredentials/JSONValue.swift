@@ -62,6 +62,8 @@ struct FieldProblem: Error {
     let field: String
     /// What is wrong with it, e.g. "is missing", "is a number, not a string".
     let problem: String
+    /// True when `problem` already says what to do.
+    var saysWhatToDo = false
 }
 
 /// Reads required fields of a JSON response, naming the field at fault and never quoting a value.

@@ -14,46 +14,54 @@ struct OrganizationFailure {
         switch status {
         case 401:
             error = CredentialError(
-                .rejected, message: "\(what): token rejected (\(why)): replace the token in \(source.tokenFile) "
+                .rejected,
+                message: "\(what): token rejected (\(why)): replace the token in \(source.tokenFile) "
                     + "(it is read again before every attempt)", status: status)
         case 403:
             error = CredentialError(
-                .rejected, message: "\(what): organization \(organization) not accessible with this token (\(why)): "
+                .rejected,
+                message: "\(what): organization \(organization) not accessible with this token (\(why)): "
                     + "check organization_id / token permissions", status: status)
         case 422:
             error = CredentialError(
-                .rejected, message: "\(what): the endpoint rejected the request (\(why)): "
+                .rejected,
+                message: "\(what): the endpoint rejected the request (\(why)): "
                     + "check organization_id \(organization)", status: status)
         case 404:
             error = CredentialError(
-                .rejected, message: "\(what): \(ServerText.withoutUserInfo(source.url)) not found (\(why)): "
+                .rejected,
+                message: "\(what): \(ServerText.withoutUserInfo(source.url)) not found (\(why)): "
                     + "check base_url and organization_id \(organization)", status: status)
         case 300..<400:
             let target = response.header("Location").map { " to \(ServerText.clean($0, secrets: secrets))" } ?? ""
             error = CredentialError(
-                .invalidResponse, message: "\(what): redirected\(target) (\(why)): redirects are not followed; "
+                .invalidResponse,
+                message: "\(what): redirected\(target) (\(why)): redirects are not followed; "
                     + "set base_url to the final address", status: status)
         case 408, 429, 500..<600:
-            let wait = retryAfter.map { " (the server asks to wait \($0.wholeSecondsText))" } ?? ""
+            let wait = retryAfter.map { "; the server asks to wait \($0.briefText)" } ?? ""
             error = CredentialError(
-                .unavailable, message: "\(what): unavailable (\(why)); retrying later\(wait)", status: status,
+                .unavailable, message: "\(what): temporarily unavailable (\(why))\(wait)", status: status,
                 retryAfter: retryAfter)
         case 400..<500:
             error = CredentialError(
-                .rejected, message: "\(what): request refused (\(why)): check base_url, organization_id "
+                .rejected,
+                message: "\(what): request refused (\(why)): check base_url, organization_id "
                     + "\(organization) and the token in \(source.tokenFile)", status: status)
         default:
             error = CredentialError(
-                .invalidResponse, message: "\(what): unexpected status (\(why)): check that base_url is the "
+                .invalidResponse,
+                message: "\(what): unexpected status (\(why)): check that base_url is the "
                     + "organization API", status: status)
         }
     }
 }
 
 extension Duration {
-    /// "30 s", rounded up to whole seconds, for messages.
-    var wholeSecondsText: String {
+    /// "250 ms" below a second, else whole seconds rounded up ("31 s"), for messages.
+    var briefText: String {
         let (seconds, attoseconds) = components
+        if seconds == 0 { return "\(attoseconds / 1_000_000_000_000_000) ms" }
         return "\(seconds + (attoseconds > 0 ? 1 : 0)) s"
     }
 }

@@ -44,7 +44,8 @@ enum OrganizationResponse {
                     expiration: expiration),
                 region: region, iotEndpoint: endpoint)
         } catch {
-            throw Problem(description: "response field \(error.field) \(error.problem); \(todo)")
+            let advice = error.saysWhatToDo ? "" : "; \(todo)"
+            throw Problem(description: "response field \(error.field) \(error.problem)\(advice)")
         }
     }
 
@@ -61,13 +62,15 @@ enum OrganizationResponse {
     static func expiration(_ text: String, field: String, now: Date) throws(FieldProblem) -> Date {
         guard let date = Timestamps.iso8601(text) else {
             throw FieldProblem(
-                field: field, problem: "\(ServerText.quoted(text)) is not an ISO-8601 time such as 2024-01-01T00:00:00Z")
+                field: field, problem: "\(ServerText.quoted(text)) is not an ISO-8601 time such as 2024-01-01T00:00:00Z"
+            )
         }
         guard date > now else {
             throw FieldProblem(
                 field: field,
                 problem: "\(ServerText.quoted(text)) is already past (this host's clock says \(isoText(now))): "
-                    + "the endpoint handed out expired credentials, or this gateway's clock is wrong")
+                    + "the endpoint handed out expired credentials, or this gateway's clock is wrong",
+                saysWhatToDo: true)
         }
         return date
     }

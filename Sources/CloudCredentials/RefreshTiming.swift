@@ -1,4 +1,5 @@
 import FoundationEssentials
+import GatewayCore
 
 /// When the refresher fetches: ahead of expiry, and after failures with exponential backoff and full jitter.
 public struct RefreshTiming: Sendable, Equatable {
@@ -30,9 +31,9 @@ public struct RefreshTiming: Sendable, Equatable {
     /// ahead of expiry, but never before half their lifetime (nor sooner than `retryMinimum`) has passed, so
     /// that short-lived credentials cannot make the refresher spin.
     public func refreshTime(expiration: Date, obtained: Date) -> Date {
-        let ahead = expiration.addingTimeInterval(-refreshBefore.seconds)
+        let ahead = expiration.addingTimeInterval(-refreshBefore.secondsDouble)
         let lifetime = expiration.timeIntervalSince(obtained)
-        let earliest = obtained.addingTimeInterval(max(lifetime / 2, retryMinimum.seconds))
+        let earliest = obtained.addingTimeInterval(max(lifetime / 2, retryMinimum.secondsDouble))
         return max(ahead, earliest)
     }
 
@@ -58,19 +59,5 @@ public struct RefreshTiming: Sendable, Equatable {
             wait = max(wait, min(retryAfter, retryAfterLimit))
         }
         return wait
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, rounded down.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-
-    /// Seconds as a `TimeInterval`.
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

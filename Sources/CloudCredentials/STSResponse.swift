@@ -48,16 +48,18 @@ enum STSResponse {
             error == nil
             ? ErrorBody.summary(response.body, contentType: response.header("Content-Type"), secrets: secrets)
             : error?.text("Message").map { ServerText.clean($0, secrets: secrets) }
-        let why = "HTTP \(status)" + ([code, said].compactMap { $0 }.joined(separator: ": ").nonEmpty
-            .map { "; STS says: \($0)" } ?? "")
+        let why =
+            "HTTP \(status)"
+            + ([code, said].compactMap { $0 }.joined(separator: ": ").nonEmpty
+                .map { "; STS says: \($0)" } ?? "")
 
         func permanent(_ todo: String) -> CredentialError {
             CredentialError(.rejected, message: "\(what): refused (\(why)): \(todo)", status: status)
         }
         func transient() -> CredentialError {
-            let wait = retryAfter.map { " (the server asks to wait \($0.wholeSecondsText))" } ?? ""
+            let wait = retryAfter.map { "; the server asks to wait \($0.briefText)" } ?? ""
             return CredentialError(
-                .unavailable, message: "\(what): unavailable (\(why)); retrying later\(wait)", status: status,
+                .unavailable, message: "\(what): temporarily unavailable (\(why))\(wait)", status: status,
                 retryAfter: retryAfter)
         }
         switch code {

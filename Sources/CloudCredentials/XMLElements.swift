@@ -16,7 +16,7 @@ struct XMLElements {
         while let open = rest.firstRange(of: "<\(name)") {
             let afterName = rest[open.upperBound...]
             guard let next = afterName.first else { return nil }
-            if next == ">" || next == " " || next == "\t" || next == "\n" || next == "\r" {
+            if next == ">" || next == "/" || next == " " || next == "\t" || next == "\n" || next == "\r" {
                 guard let tagEnd = afterName.firstIndex(of: ">") else { return nil }
                 if afterName[..<tagEnd].hasSuffix("/") {
                     return XMLElements(content: afterName[tagEnd..<tagEnd])

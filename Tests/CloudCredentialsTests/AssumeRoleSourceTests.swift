@@ -17,7 +17,8 @@ struct AssumeRoleSourceTests {
         roleARN: String? = nil, endpoint: String? = nil
     ) -> AssumeRoleCredentialSource {
         let keys = AWSCredentials(
-            accessKeyID: accessKeyID ?? sts.setup.accessKeyId, secretAccessKey: secretAccessKey ?? sts.setup.secretAccessKey)
+            accessKeyID: accessKeyID ?? sts.setup.accessKeyId,
+            secretAccessKey: secretAccessKey ?? sts.setup.secretAccessKey)
         return AssumeRoleCredentialSource(
             roleARN: roleARN ?? sts.setup.roleArn, externalID: externalID ?? sts.setup.externalId,
             sessionName: sessionName, duration: duration, region: "eu-west-1", stsEndpoint: endpoint ?? sts.endpoint,
@@ -110,9 +111,11 @@ struct AssumeRoleSourceTests {
 
     @Test("the default endpoint is AWS's regional STS")
     func defaultEndpoint() {
-        #expect(AssumeRoleCredentialSource.defaultEndpoint(region: "eu-west-1") == "https://sts.eu-west-1.amazonaws.com")
         #expect(
-            AssumeRoleCredentialSource.defaultEndpoint(region: "cn-north-1") == "https://sts.cn-north-1.amazonaws.com.cn")
+            AssumeRoleCredentialSource.defaultEndpoint(region: "eu-west-1") == "https://sts.eu-west-1.amazonaws.com")
+        #expect(
+            AssumeRoleCredentialSource.defaultEndpoint(region: "cn-north-1")
+                == "https://sts.cn-north-1.amazonaws.com.cn")
         let source = AssumeRoleCredentialSource(
             roleARN: "arn:aws:iam::1:role/r", region: "us-east-2", stsEndpoint: "",
             readSourceCredentials: { AWSCredentials(accessKeyID: "a", secretAccessKey: "b") })

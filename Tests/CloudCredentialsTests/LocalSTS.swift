@@ -68,7 +68,8 @@ final class LocalSTS: @unchecked Sendable {
     /// The AssumeRole calls moto accepted so far.
     func assumedRoles() async throws -> [AssumedRole] {
         let response = try await perform(
-            HTTPRequest(url: endpoint + "/fixture/assumed-roles"), options: HTTPClientOptions(caFile: caFile, proxy: ""))
+            HTTPRequest(url: endpoint + "/fixture/assumed-roles"), options: HTTPClientOptions(caFile: caFile, proxy: "")
+        )
         return try JSONDecoder().decode([AssumedRole].self, from: Data(response.body))
     }
 }

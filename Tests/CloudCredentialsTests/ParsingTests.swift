@@ -21,12 +21,14 @@ struct ParsingTests {
         }
     }
 
-    @Test("anything else is refused", arguments: [
-        "", "2024-01-01", "2024-01-01T00:00:00", "2024-01-01 00:00:00Z", "2024-13-01T00:00:00Z",
-        "2023-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T00:60:00Z",
-        "2024-01-01T00:00:00.Z", "2024-01-01T00:00:00Z junk", "2024-01-01T00:00:00+0200", "24-01-01T00:00:00Z",
-        "tomorrow", "1704067200",
-    ])
+    @Test(
+        "anything else is refused",
+        arguments: [
+            "", "2024-01-01", "2024-01-01T00:00:00", "2024-01-01 00:00:00Z", "2024-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T00:60:00Z",
+            "2024-01-01T00:00:00.Z", "2024-01-01T00:00:00Z junk", "2024-01-01T00:00:00+0200", "24-01-01T00:00:00Z",
+            "tomorrow", "1704067200",
+        ])
     func isoRefused(_ text: String) {
         #expect(Timestamps.iso8601(text) == nil)
     }
@@ -59,7 +61,9 @@ struct ParsingTests {
         #expect(summary(#"{"error":"Forbidden","message":"No."}"#) == "Forbidden: No.")
         #expect(summary(#"{"error":"e","error_description":"d","cause":"c"}"#) == "e: d (c)")
         #expect(
-            summary(#"{"code":400,"type":"validation_error","message":"bad","request_id":"r1","fields":[{"name":"a","message":"m"}]}"#)
+            summary(
+                #"{"code":400,"type":"validation_error","message":"bad","request_id":"r1","fields":[{"name":"a","message":"m"}]}"#
+            )
                 == "validation_error: bad (fields: a: m) [request id r1]")
         #expect(summary(#"{"error":{"code":"Throttled","message":"later"}}"#) == "Throttled: later")
         #expect(summary(#"{"unrelated":true}"#) == nil)
@@ -134,7 +138,8 @@ struct ParsingTests {
     @Test("STS errors map to what to do, and transient codes are retryable")
     func stsErrors() {
         func error(_ status: Int, _ code: String) -> CredentialError {
-            let body = "<ErrorResponse><Error><Type>Sender</Type><Code>\(code)</Code><Message>m SECRETVALUE</Message></Error></ErrorResponse>"
+            let body =
+                "<ErrorResponse><Error><Type>Sender</Type><Code>\(code)</Code><Message>m SECRETVALUE</Message></Error></ErrorResponse>"
             return STSResponse.error(
                 HTTPResponse(status: status, headers: [], body: Array(body.utf8)), what: "STS", region: "eu-west-1",
                 secrets: ["SECRETVALUE"], now: Self.reference)

@@ -61,10 +61,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def reply(self, status, body, headers=None):
         data = body.encode()
+        headers = headers or {}
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        if not any(name.lower() == "content-type" for name in headers):
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
+        for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)

@@ -24,8 +24,10 @@ public final class FakeOrganizationEndpoint: Sendable {
         var json: [String: Any] {
             switch self {
             case .credentials(let lifetime, let region, let iotEndpoint, let style):
-                ["kind": "credentials", "lifetime": lifetime, "region": region, "iotEndpoint": iotEndpoint,
-                 "expirationStyle": style]
+                [
+                    "kind": "credentials", "lifetime": lifetime, "region": region, "iotEndpoint": iotEndpoint,
+                    "expirationStyle": style,
+                ]
             case .reply(let status, let body, let headers):
                 ["kind": "reply", "status": status, "body": body, "headers": headers]
             case .slow(let delay, let then):

@@ -55,6 +55,7 @@ public struct AssumeRoleCredentialSource: CredentialSource {
         region.hasPrefix("cn-") ? "https://sts.\(region).amazonaws.com.cn" : "https://sts.\(region).amazonaws.com"
     }
 
+    /// Reads the source credentials, signs and sends `AssumeRole`, and checks the credentials returned.
     public func fetch() async throws(CredentialError) -> CloudSession {
         let target = try STSEndpoint(stsEndpoint)
         let what = "STS \(target.host) AssumeRole of \(roleARN)"

@@ -49,6 +49,7 @@ public struct OrganizationCredentialSource: CredentialSource {
         return "\(base)/organizations/\(PercentEncoding.encode(organizationID))/iot-endpoint-and-credentials"
     }
 
+    /// Reads the token, asks the endpoint, and checks every field of the answer.
     public func fetch() async throws(CredentialError) -> CloudSession {
         let what = "organization endpoint \(HTTPRequest(url: url).host)"
         try checkSettings(what)

@@ -12,6 +12,7 @@ public struct StaticCredentialSource: CredentialSource {
         self.readCredentials = readCredentials
     }
 
+    /// Reads the credential files again and checks their content.
     public func fetch() async throws(CredentialError) -> CloudSession {
         let what = "static credentials"
         guard !region.isEmpty, OrganizationResponse.isRegion(region) else {

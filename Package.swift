@@ -99,6 +99,7 @@ let package = Package(
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AgentLoggingTests", dependencies: ["AgentLogging"], swiftSettings: strict),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "WebSocketTunnelTests", dependencies: ["WebSocketTunnel", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TestSupport", "GatewayCore", "ControlProtocol"],

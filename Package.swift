@@ -44,7 +44,9 @@ let package = Package(
         // Organization endpoint, assume-role, static credentials; SigV4.
         .target(
             name: "CloudCredentials",
-            dependencies: ["GatewayCore", "CryptoSupport", "HTTPClient"],
+            dependencies: [
+                "GatewayCore", "CryptoSupport", "HTTPClient", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         // TLS + RFC 6455 client for the aws-websocket transport.
         .target(name: "WebSocketTunnel", dependencies: ["CryptoSupport"], swiftSettings: strict),
@@ -97,11 +99,17 @@ let package = Package(
         .testTarget(name: "IdentityStoreTests", dependencies: ["IdentityStore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MQTTClientTests", dependencies: ["MQTTClient", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "CloudCredentialsTests", dependencies: ["CloudCredentials", "TestSupport"], swiftSettings: strict),
+            name: "CloudCredentialsTests",
+            dependencies: [
+                "CloudCredentials", "TestSupport", "HTTPClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AgentLoggingTests", dependencies: ["AgentLogging"], swiftSettings: strict),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "WebSocketTunnelTests", dependencies: ["WebSocketTunnel", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TestSupport", "GatewayCore", "ControlProtocol"],

@@ -1,4 +1,5 @@
 import AgentConfig
+import CloudCredentials
 import GatewayCore
 import MQTTClient
 
@@ -19,11 +20,14 @@ protocol BrokerTargetSource: Sendable {
 
 /// `mqtt-tls`: libmosquitto's own TLS, client certificate or username + password.
 struct MQTTTLSTarget: BrokerTargetSource {
-    let broker: BrokerSection
+    let configured: BrokerSection
+    /// Set when the organization endpoint supplies the host.
+    let refresher: CredentialRefresher?
 
-    var endpointDescription: String { broker.endpoint }
+    var endpointDescription: String { configured.host.isEmpty ? "(iotEndpoint from the organization endpoint)" : configured.endpoint }
 
     func prepare() async throws -> BrokerTarget {
+        let broker = try await Self.resolvingHost(configured, refresher: refresher)
         let password = try broker.passwordFile.map { try MQTTOptions.Password(readSecret($0)) }
         let tls = MQTTOptions.TLSOptions(
             caFile: broker.caFile.isEmpty ? nil : broker.caFile,
@@ -36,7 +40,7 @@ struct MQTTTLSTarget: BrokerTargetSource {
             protocolVersion: broker.protocolVersion == .mqtt5 ? .v5 : .v311, keepalive: broker.keepalive,
             connectTimeout: broker.connectTimeout, username: broker.username.isEmpty ? nil : broker.username,
             password: password, tls: tls)
-        return BrokerTarget(options: options, endpoint: broker.endpoint)
+        return BrokerTarget(options: options, endpoint: "\(broker.host):\(broker.port)")
     }
 }
 

@@ -1,14 +1,18 @@
 import AgentConfig
+import CloudCredentials
 import Logging
 
 /// Picks the broker target for the configured transport and credential source.
 enum BrokerTargets {
-    static func source(for configuration: AgentConfiguration, inbox: EngineInbox, logger: Logger) throws -> any BrokerTargetSource {
+    static func source(
+        for configuration: AgentConfiguration, refresher: CredentialRefresher?, logger: Logger
+    ) -> any BrokerTargetSource {
         switch configuration.broker.transport {
         case .mqttTLS:
-            return MQTTTLSTarget(broker: configuration.broker)
+            return MQTTTLSTarget(configured: configuration.broker, refresher: refresher)
         case .awsWebSocket:
-            throw ControlSocketError(description: "broker.transport = \"aws-websocket\" is not available in this build yet")
+            // The configuration check refuses aws-websocket without a credential source.
+            return AWSWebSocketTarget(configuration: configuration, refresher: refresher!, logger: logger)
         }
     }
 }

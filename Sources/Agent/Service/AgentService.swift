@@ -1,5 +1,6 @@
 import AgentConfig
 import AgentLogging
+import CloudCredentials
 import CryptoSupport
 import FoundationEssentials
 import GatewayCore
@@ -68,6 +69,7 @@ final class AgentRuntime: Sendable {
     private let engine: Engine
     private let control: ControlServer
     private let connection: ConnectionManager
+    private let refresher: CredentialRefresher?
     private let notifier: SystemdNotifier
     private let stopRequest = ConditionLock()
     private let stopSignal = Mutex<Int32?>(nil)
@@ -133,8 +135,14 @@ final class AgentRuntime: Sendable {
             policy: AccessPolicy(agentUID: geteuid(), controlGID: controlGID, readersGID: readersGID),
             readersGID: readersGID, inbox: engine.inbox, logger: Logger(label: "control"))
 
+        let inbox = engine.inbox
+        refresher = CloudCredentialsSetup.source(for: configuration).map { source in
+            CredentialRefresher(
+                source: source, timing: CloudCredentialsSetup.timing(for: configuration), logger: Logger(label: "credentials"),
+                onChange: { session in inbox.post(.credentialsExpiry(session.expiration)) })
+        }
         connection = ConnectionManager(
-            source: try BrokerTargets.source(for: configuration, inbox: engine.inbox, logger: Logger(label: "credentials")),
+            source: BrokerTargets.source(for: configuration, refresher: refresher, logger: Logger(label: "tunnel")),
             inbox: engine.inbox, ackSubscription: engine.ackSubscription,
             reconnectMin: configuration.broker.reconnectMin, reconnectMax: configuration.broker.reconnectMax,
             logger: Logger(label: "connection"))
@@ -159,6 +167,7 @@ final class AgentRuntime: Sendable {
         _ = notifier.ready()
         logger.notice("ready", metadata: ["control": "\(control.path)", "pending": "\(engine.backlog)"])
         let connectionTask = Task { await connection.run() }
+        let refreshTask = refresher.map { refresher in Task { await refresher.run() } }
 
         let signal = stopRequest.withLock { () -> Int32 in
             while true {
@@ -185,6 +194,7 @@ final class AgentRuntime: Sendable {
             }
         }
         connectionTask.cancel()
+        refreshTask?.cancel()
         connection.stop()
         store.close()
         logger.notice("stopped")

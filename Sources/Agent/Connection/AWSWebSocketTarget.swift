@@ -1,0 +1,70 @@
+import AgentConfig
+import CloudCredentials
+import FoundationEssentials
+import GatewayCore
+import Logging
+import MQTTClient
+import WebSocketTunnel
+
+/// `aws-websocket`: fresh credentials, a SigV4-presigned `wss://…/mqtt` URL signed for this attempt,
+/// our own TLS + WebSocket tunnel, and libmosquitto connected to the tunnel's private Unix socket.
+struct AWSWebSocketTarget: BrokerTargetSource {
+    let configuration: AgentConfiguration
+    let refresher: CredentialRefresher
+    let logger: Logger
+
+    var endpointDescription: String {
+        let broker = configuration.broker
+        return broker.host.isEmpty ? "(iotEndpoint from the organization endpoint)" : broker.endpoint
+    }
+
+    /// Only this process may enter it: a subdirectory of the 0700 state directory.
+    var runtimeDirectory: String { configuration.agent.stateDir + "/tunnel" }
+
+    func prepare() async throws -> BrokerTarget {
+        let session = try await refresher.current()
+        let broker = configuration.broker
+        let host = broker.host.isEmpty ? (session.iotEndpoint ?? "") : broker.host
+        guard !host.isEmpty else {
+            throw TunnelError.invalidEndpoint("no broker host: set broker.endpoint (the credential source gives no iotEndpoint)")
+        }
+        let url = SigV4.presignedWebSocketURL(
+            host: host, port: broker.port, region: session.region, credentials: session.credentials, date: Date())
+        // The URL is wss://host[:port]/mqtt?…; the tunnel takes the part from the path on.
+        let afterScheme = url.dropFirst("wss://".count)
+        let pathAndQuery = String(afterScheme[(afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex)...])
+        let endpoint = WebSocketEndpoint(
+            host: host, port: broker.port, pathAndQuery: pathAndQuery, caFile: broker.caFile.isEmpty ? nil : broker.caFile,
+            proxy: try TunnelProxy.settings(configuration.proxy))
+        let tunnel: WebSocketTunnel
+        do throws(TunnelError) {
+            tunnel = try await WebSocketTunnel.open(
+                endpoint: endpoint, runtimeDirectory: runtimeDirectory, connectTimeout: broker.connectTimeout,
+                onRefusedPeer: { [logger] peer in
+                    logger.warning("tunnel socket: refused a connection from another process", metadata: ["pid": "\(peer.pid)", "uid": "\(peer.uid)"])
+                })
+        } catch {
+            // A refused signature means expired or revoked credentials: fetch new ones before the next attempt.
+            if error.needsFreshCredentials { refresher.invalidate(session) }
+            throw error
+        }
+        let options = MQTTOptions(
+            host: tunnel.socketPath, port: 0, clientID: broker.clientID,
+            protocolVersion: broker.protocolVersion == .mqtt5 ? .v5 : .v311, keepalive: broker.keepalive,
+            connectTimeout: broker.connectTimeout)
+        return BrokerTarget(options: options, endpoint: endpoint.description, release: { tunnel.close() })
+    }
+}
+
+extension MQTTTLSTarget {
+    /// mqtt-tls with an organization source and no broker.endpoint takes the iotEndpoint it returns.
+    static func resolvingHost(_ broker: BrokerSection, refresher: CredentialRefresher?) async throws -> BrokerSection {
+        guard broker.host.isEmpty, let refresher else { return broker }
+        var resolved = broker
+        resolved.host = try await refresher.current().iotEndpoint ?? ""
+        return resolved
+    }
+}
+
+extension TunnelError: PermanentFailure {}
+extension CredentialError: PermanentFailure {}

@@ -11,7 +11,10 @@ final class CloudHarness {
     /// One key for every test identity: the cloud side does not care, and openssl is slow.
     static let key: String = try! TestKeys.publicKey()
 
-    init(identity: String = "ack_timeout = \"2s\"", protocolVersion: String = "mqtt5", responderProtocol: String = "mqtt5") throws {
+    init(
+        identity: String = "ack_timeout = \"2s\"", agent agentExtra: String = "", protocolVersion: String = "mqtt5",
+        responderProtocol: String = "mqtt5", start: Bool = true
+    ) throws {
         broker = try TestBroker()
         responder = try TestIdentityResponder(broker: broker, protocolVersion: responderProtocol)
         let certificates = broker.certificates
@@ -19,8 +22,8 @@ final class CloudHarness {
             broker: AgentBrokerSettings(
                 port: broker.certificatePort, caFile: certificates.caFile, certFile: certificates.clientCertFile,
                 keyFile: certificates.clientKeyFile, protocolVersion: protocolVersion),
-            identity: identity)
-        try agent.start()
+            identity: identity, agent: agentExtra)
+        if start { try agent.start() }
     }
 
     deinit {
@@ -38,7 +41,12 @@ final class CloudHarness {
 
     /// Sends one control request directly (no CLI process) and returns every response line.
     func submit(_ verb: ControlVerb, _ args: ControlArguments) throws -> [ControlResponse] {
-        let client = try ControlClient(socketPath: agent.socketPath)
+        try Self.submit(to: agent.socketPath, verb, args)
+    }
+
+    /// As `submit`, from any thread.
+    static func submit(to socketPath: String, _ verb: ControlVerb, _ args: ControlArguments) throws -> [ControlResponse] {
+        let client = try ControlClient(socketPath: socketPath)
         try client.send(ControlRequest(id: "test", verb: verb, args: args))
         var responses: [ControlResponse] = []
         while true {

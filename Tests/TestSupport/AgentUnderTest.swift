@@ -53,7 +53,10 @@ public final class AgentUnderTest {
     public private(set) var process: ChildProcess?
 
     /// Writes the configuration; `extra` is appended TOML (e.g. an `[identity]` table).
-    public init(moduleID: String = "gw1", broker: AgentBrokerSettings, identity: String = "", extra: String = "") throws {
+    public init(
+        moduleID: String = "gw1", broker: AgentBrokerSettings, identity: String = "", agent agentExtra: String = "",
+        extra: String = ""
+    ) throws {
         directory = try TempDirectory(prefix: "agent")
         self.moduleID = moduleID
         configPath = directory.path("gateway-agent.toml")
@@ -77,6 +80,7 @@ public final class AgentUnderTest {
             control_socket = "\(socketPath)"
             identities_dir = "\(identitiesDir)"
             log_level = "debug"
+            \(agentExtra)
 
             [credentials]
             source = "none"
@@ -115,6 +119,11 @@ public final class AgentUnderTest {
             usleep(50_000)
         }
         throw ChildProcessError("gateway-agent did not answer on \(socketPath) within 15 s; log:\n\(log())")
+    }
+
+    /// SIGHUP: the agent re-reads its log level and identities.d.
+    public func reload() {
+        process?.send(SIGHUP)
     }
 
     /// Stops the agent with `signal` and returns how it ended (nil when still running after `timeout`).

@@ -36,6 +36,13 @@ struct RequestOptions: ParsableArguments {
     }
 
     var timeoutMs: Int? { wait ? DurationText.parse(timeout).map { Int($0.milliseconds) } : nil }
+
+    /// The protocol arguments of a create, update or delete with these options.
+    func arguments(id: String, publicKey: String? = nil, parent: String? = nil, cascade: Bool = false) -> ControlArguments {
+        ControlArguments(
+            id: id, publicKey: publicKey, parent: parent, target: target, context: context, ack: ack?.rawValue,
+            cascade: cascade ? true : nil, wait: wait ? true : nil, timeoutMs: timeoutMs)
+    }
 }
 
 extension AckMode: ExpressibleByArgument {}
@@ -43,6 +50,12 @@ extension AckMode: ExpressibleByArgument {}
 /// Checks a `--id`/`--parent` value before anything is sent.
 func checkUUID(_ text: String, option: String) throws {
     guard IdentityID(text) != nil else { throw ValidationError("\(option): '\(text)' is not a UUID") }
+}
+
+/// Checks `--id` and, when given, `--parent`.
+func checkUUIDs(id: String, parent: String?) throws {
+    try checkUUID(id, option: "--id")
+    if let parent { try checkUUID(parent, option: "--parent") }
 }
 
 /// Prints the answer to create/update/delete/retry/dismiss as lines for people.
@@ -74,17 +87,11 @@ struct CreateIdentity: ParsableCommand {
     var parent: String?
     @OptionGroup var request: RequestOptions
 
-    func validate() throws {
-        try checkUUID(id, option: "--id")
-        if let parent { try checkUUID(parent, option: "--parent") }
-    }
+    func validate() throws { try checkUUIDs(id: id, parent: parent) }
 
     func run() throws {
-        let pem = try readInput(publicKey, what: "--public-key")
-        let args = ControlArguments(
-            id: id, publicKey: pem, parent: parent, target: request.target, context: request.context,
-            ack: request.ack?.rawValue, wait: request.wait ? true : nil, timeoutMs: request.timeoutMs)
-        try finish(ControlSession(options: client), ControlRequest(id: "cli", verb: .create, args: args), json: client.json)
+        let args = request.arguments(id: id, publicKey: try readInput(publicKey, what: "--public-key"), parent: parent)
+        try finish(client, .create, args)
     }
 }
 
@@ -101,17 +108,11 @@ struct UpdateIdentity: ParsableCommand {
     var parent: String?
     @OptionGroup var request: RequestOptions
 
-    func validate() throws {
-        try checkUUID(id, option: "--id")
-        if let parent { try checkUUID(parent, option: "--parent") }
-    }
+    func validate() throws { try checkUUIDs(id: id, parent: parent) }
 
     func run() throws {
         let pem = try publicKey.map { try readInput($0, what: "--public-key") }
-        let args = ControlArguments(
-            id: id, publicKey: pem, parent: parent, target: request.target, context: request.context,
-            ack: request.ack?.rawValue, wait: request.wait ? true : nil, timeoutMs: request.timeoutMs)
-        try finish(ControlSession(options: client), ControlRequest(id: "cli", verb: .update, args: args), json: client.json)
+        try finish(client, .update, request.arguments(id: id, publicKey: pem, parent: parent))
     }
 }
 
@@ -133,10 +134,7 @@ struct DeleteIdentity: ParsableCommand {
     func validate() throws { try checkUUID(id, option: "--id") }
 
     func run() throws {
-        let args = ControlArguments(
-            id: id, target: request.target, context: request.context, ack: request.ack?.rawValue,
-            cascade: cascade ? true : nil, wait: request.wait ? true : nil, timeoutMs: request.timeoutMs)
-        try finish(ControlSession(options: client), ControlRequest(id: "cli", verb: .delete, args: args), json: client.json)
+        try finish(client, .delete, request.arguments(id: id, cascade: cascade))
     }
 }
 
@@ -158,7 +156,7 @@ struct RetryIdentity: ParsableCommand {
     func run() throws {
         let args = ControlArguments(
             id: id, wait: wait ? true : nil, timeoutMs: wait ? DurationText.parse(timeout).map { Int($0.milliseconds) } : nil)
-        try finish(ControlSession(options: client), ControlRequest(id: "cli", verb: .retry, args: args), json: client.json)
+        try finish(client, .retry, args)
     }
 }
 
@@ -173,16 +171,15 @@ struct DismissIdentity: ParsableCommand {
     func validate() throws { try checkUUID(id, option: "--id") }
 
     func run() throws {
-        try finish(
-            ControlSession(options: client), ControlRequest(id: "cli", verb: .dismiss, args: ControlArguments(id: id)),
-            json: client.json)
+        try finish(client, .dismiss, ControlArguments(id: id))
     }
 }
 
 /// Runs a request-changing command and exits with its code.
-func finish(_ session: ControlSession, _ request: ControlRequest, json: Bool) throws {
+func finish(_ options: ClientOptions, _ verb: ControlVerb, _ args: ControlArguments) throws {
+    let json = options.json
     var printed: [ControlResponse] = []
-    let code = session.perform(request) { response in
+    let code = ControlSession(options: options).perform(ControlRequest(id: "cli", verb: verb, args: args)) { response in
         if json { printed.append(response) } else { renderRequests(response) }
     }
     if json, !printed.isEmpty {

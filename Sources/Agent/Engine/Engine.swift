@@ -213,9 +213,9 @@ final class Engine: @unchecked Sendable {
             case .create, .update, .delete:
                 let requests = try intake.requests(
                     verb: request.verb, args: request.args, origin: nil, index: &index, now: Date())
-                let timeout = Duration.milliseconds(Int64(min(max(request.args.timeoutMs ?? 30_000, 0), 86_400_000)))
                 return Intake(
-                    requestID: request.id, channel: channel, wait: request.args.wait == true, timeout: timeout,
+                    requestID: request.id, channel: channel, wait: request.args.wait == true,
+                    timeout: waitTimeout(request.args),
                     requests: requests)
             }
         } catch let error as ControlError {
@@ -282,10 +282,14 @@ final class Engine: @unchecked Sendable {
             request.verb == .retry ? "operator retried request" : "operator dismissed request", metadata: requestMetadata(updated))
         channel.send(.success(id: request.id, event: .accepted, ControlResult(requests: [requestView(updated)])), final: request.args.wait != true || request.verb == .dismiss)
         if request.verb == .retry, request.args.wait == true {
-            let timeout = Duration.milliseconds(Int64(min(max(request.args.timeoutMs ?? 30_000, 0), 86_400_000)))
             waiters[updated.correlationID, default: []].append(
-                Waiter(channel: channel, requestID: request.id, deadline: .now + timeout))
+                Waiter(channel: channel, requestID: request.id, deadline: .now + waitTimeout(request.args)))
         }
+    }
+
+    /// How long a `wait` lasts: `timeoutMs` (default 30 s), at most a day.
+    private func waitTimeout(_ args: ControlArguments) -> Duration {
+        .milliseconds(Int64(min(max(args.timeoutMs ?? 30_000, 0), 86_400_000)))
     }
 
     // MARK: - identities.d

@@ -65,9 +65,18 @@ struct ClientOptions: ParsableArguments {
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "version", abstract: "Print the agent's version.",
-        discussion: "Example:\n  gateway-agent version")
+        discussion: "Examples:\n  gateway-agent version\n  gateway-agent version --json")
+
+    @OptionGroup var common: CommonOptions
+
+    @Flag(name: .long, help: "Print {\"version\": \"…\"}.")
+    var json = false
 
     func run() {
-        print("gateway-agent \(AgentVersion.current)")
+        if json {
+            printJSON(["version": AgentVersion.current])
+        } else {
+            print("gateway-agent \(AgentVersion.current)")
+        }
     }
 }

@@ -33,9 +33,35 @@ struct CheckConfigCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @Flag(name: .long, help: "Print JSON for scripts: {valid, files, problems: [{file, key, line, column, message}], summary}.")
+    var json = false
+
     func run() throws {
         let report = ConfigLoader.check(path: common.config)
-        print(report.text)
+        if json {
+            struct Problem: Encodable {
+                var file: String
+                var key: String
+                var line: Int?
+                var column: Int?
+                var message: String
+            }
+            struct Output: Encodable {
+                var valid: Bool
+                var files: [String]
+                var problems: [Problem]
+                var summary: String?
+            }
+            printJSON(
+                Output(
+                    valid: report.isValid, files: [report.mainFile] + report.dropIns,
+                    problems: report.problems.map {
+                        Problem(file: $0.file, key: $0.key, line: $0.line, column: $0.column, message: $0.message)
+                    },
+                    summary: report.isValid ? report.text : nil))
+        } else {
+            print(report.text)
+        }
         if !report.isValid { throw ExitCode(2) }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import TestSupport
 import Testing
@@ -43,6 +44,19 @@ struct AgentCommandLineTests {
             let problem = result.stdout.split(separator: "\n").first { $0.hasPrefix("\(path):") } ?? ""
             #expect(problem.dropFirst(path.count + 1).contains(":"), "\(name) does not name a key: \(problem)")
         }
+    }
+
+    @Test("check-config --json and version --json print parseable JSON")
+    func jsonOutputs() throws {
+        let broken = "\(Self.repository)/config/examples/broken/wrong-type.toml"
+        let result = try run(["check-config", "--config", broken, "--json"])
+        #expect(result.status == 2)
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(object?["valid"] as? Bool == false)
+        let problems = object?["problems"] as? [[String: Any]] ?? []
+        #expect(problems.first?["key"] as? String == "broker.port")
+        let version = try JSONSerialization.jsonObject(with: Data(try run(["version", "--json"]).stdout.utf8)) as? [String: String]
+        #expect(version?["version"]?.hasPrefix("0.") == true)
     }
 
     @Test("version prints the version")

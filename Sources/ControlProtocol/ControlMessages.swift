@@ -259,3 +259,72 @@ public struct StatusView: Codable, Sendable, Equatable {
         self.uptimeSeconds = uptimeSeconds
     }
 }
+
+// Absent values are written as null, not left out: scripts read `parent`, `lastError`,
+// `credentialsExpireAt` and the like as fields that are always there (DESIGN.md §6).
+
+extension RequestView {
+    enum CodingKeys: String, CodingKey {
+        case correlationId, action, identity, parent, state, attempts, timestamp, acceptedAt, lastError, lastErrorMessage
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(correlationId, forKey: .correlationId)
+        try c.encode(action, forKey: .action)
+        try c.encode(identity, forKey: .identity)
+        try c.encode(parent, forKey: .parent)
+        try c.encode(state, forKey: .state)
+        try c.encode(attempts, forKey: .attempts)
+        try c.encode(timestamp, forKey: .timestamp)
+        try c.encode(acceptedAt, forKey: .acceptedAt)
+        try c.encode(lastError, forKey: .lastError)
+        try c.encode(lastErrorMessage, forKey: .lastErrorMessage)
+    }
+}
+
+extension IdentityView {
+    enum CodingKeys: String, CodingKey {
+        case id, parent, state, lastError, cloudState, origin, updatedAt, publicKey, requests
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(parent, forKey: .parent)
+        try c.encode(state, forKey: .state)
+        try c.encode(lastError, forKey: .lastError)
+        try c.encode(cloudState, forKey: .cloudState)
+        try c.encode(origin, forKey: .origin)
+        try c.encode(updatedAt, forKey: .updatedAt)
+        // Only `get` fills these two; `list` leaves them out.
+        try c.encodeIfPresent(publicKey, forKey: .publicKey)
+        try c.encodeIfPresent(requests, forKey: .requests)
+    }
+}
+
+extension StatusView {
+    enum CodingKeys: String, CodingKey {
+        case connection, endpoint, transport, credentialSource, credentialsExpireAt, queued, inFlight, failed
+        case oldestPendingSeconds, lastError, unknownAcks, malformedAcks, moduleId, version, uptimeSeconds
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(connection, forKey: .connection)
+        try c.encode(endpoint, forKey: .endpoint)
+        try c.encode(transport, forKey: .transport)
+        try c.encode(credentialSource, forKey: .credentialSource)
+        try c.encode(credentialsExpireAt, forKey: .credentialsExpireAt)
+        try c.encode(queued, forKey: .queued)
+        try c.encode(inFlight, forKey: .inFlight)
+        try c.encode(failed, forKey: .failed)
+        try c.encode(oldestPendingSeconds, forKey: .oldestPendingSeconds)
+        try c.encode(lastError, forKey: .lastError)
+        try c.encode(unknownAcks, forKey: .unknownAcks)
+        try c.encode(malformedAcks, forKey: .malformedAcks)
+        try c.encode(moduleId, forKey: .moduleId)
+        try c.encode(version, forKey: .version)
+        try c.encode(uptimeSeconds, forKey: .uptimeSeconds)
+    }
+}

@@ -107,3 +107,43 @@ struct IdentityRoundTripTests {
         #expect(record.topic.hasPrefix("from/module/gw1/action/identity/create&"))
     }
 }
+
+/// The JSON the CLI prints for scripts: parseable, with the fields DESIGN.md §6 promises.
+@Suite("CLI JSON output")
+struct CLIJSONTests {
+    static func object(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not an object: \(text)")
+    }
+
+    @Test("list, get, status and create print the promised fields, null where there is no value")
+    func fields() async throws {
+        let cloud = try CloudHarness()
+        let parent = CloudHarness.id(1), child = CloudHarness.id(2)
+        #expect(try cloud.create(parent).status == 0)
+        let created = try cloud.agent.cli(
+            ["identity", "create", "--id", child, "--parent", parent, "--public-key", "-", "--wait", "--json"], stdin: CloudHarness.key)
+        #expect(created.status == 0)
+        let outcome = try Self.object(created.stdout)["outcome"] as? [String: Any]
+        #expect(outcome?["state"] as? String == "acked")
+
+        let list = try JSONSerialization.jsonObject(with: Data(try cloud.agent.cli(["identity", "list", "--json"]).stdout.utf8)) as? [[String: Any]]
+        let gatewayChild = try #require(list?.first { $0["id"] as? String == parent })
+        #expect(gatewayChild["parent"] is NSNull, "null parent for the gateway")
+        #expect(gatewayChild["lastError"] is NSNull)
+        #expect(gatewayChild["state"] as? String == "acked")
+        #expect(list?.first { $0["id"] as? String == child }?["parent"] as? String == parent)
+
+        let got = try Self.object(try cloud.agent.cli(["identity", "get", "--id", child, "--json"]).stdout)
+        #expect((got["publicKey"] as? String)?.hasPrefix("-----BEGIN PUBLIC KEY-----") == true)
+        let requests = got["requests"] as? [[String: Any]] ?? []
+        #expect(requests.count == 1)
+        for field in ["correlationId", "action", "state", "attempts"] { #expect(requests.first?[field] != nil, "\(field)") }
+
+        let status = try Self.object(try cloud.agent.cli(["status", "--json"]).stdout)
+        for field in ["connection", "endpoint", "transport", "credentialsExpireAt", "queued", "inFlight", "failed", "lastError"] {
+            #expect(status.keys.contains(field), "status --json lacks \(field)")
+        }
+        #expect(status["credentialsExpireAt"] is NSNull)
+        #expect(status["connection"] as? String == "connected")
+    }
+}

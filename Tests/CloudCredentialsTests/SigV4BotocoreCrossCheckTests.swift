@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// The Swift signer against botocore (the AWS SDK for Python) on random inputs.
-@Suite("SigV4 agrees with botocore")
+@Suite("SigV4 agrees with botocore", .blockingWaits)
 struct SigV4BotocoreCrossCheckTests {
     static let script = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent()

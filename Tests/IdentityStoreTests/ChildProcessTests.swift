@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// The one way tests start programs, checked against /bin/sh and friends.
-@Suite("ChildProcess test helper")
+@Suite("ChildProcess test helper", .blockingWaits)
 struct ChildProcessTests {
     @Test("stdout lines come in order; a last line without newline is kept aside; the exit status is reported")
     func linesAndExitStatus() throws {
@@ -124,6 +124,15 @@ struct ChildProcessTests {
         #expect(child.stop(grace: .milliseconds(300)) == .signaled(SIGKILL))
         #expect(ContinuousClock.now - started < .seconds(5))
         #expect(!child.isRunning)
+    }
+
+    @Test("a suite with .blockingWaits runs on threads of its own, not on Swift concurrency's")
+    func blockingWaitsThreads() async throws {
+        #expect(BlockingWaitsTrait.isCurrentThread)
+        try await Task.sleep(for: .milliseconds(10))
+        #expect(BlockingWaitsTrait.isCurrentThread, "after a suspension")
+        let elsewhere = await Task.detached { BlockingWaitsTrait.isCurrentThread }.value
+        #expect(!elsewhere, "a detached task runs on Swift concurrency's threads")
     }
 
     @Test("a missing built executable is reported with how to build it")

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 import WebSocketTunnel
 
-@Suite("The private Unix socket", .serialized)
+@Suite("The private Unix socket", .serialized, .blockingWaits)
 struct PrivateSocketTests {
     @Test("the runtime directory is created 0700 and the socket file is removed after close")
     func directoryAndCleanup() async throws {

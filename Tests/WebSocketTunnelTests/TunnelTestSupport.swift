@@ -154,7 +154,10 @@ final class UnixClient {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while bytes.count < count {
-            let received = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, count - bytes.count, 0) }
+            // Never more than the chunk holds: the kernel may have far more than 64 KiB waiting.
+            let received = chunk.withUnsafeMutableBytes {
+                recv(descriptor, $0.baseAddress, min(count - bytes.count, $0.count), 0)
+            }
             guard received > 0 else {
                 throw TestSocketError("received \(bytes.count) of \(count) bytes, then \(received == 0 ? "EOF" : "error \(errno)")")
             }

@@ -17,7 +17,9 @@ public struct ChildProcessError: Error, CustomStringConvertible, Sendable {
 ///   that thread's mask, which blocks SIGTERM, and a `stop()` would never reach it;
 /// - no descriptor of the test process but its stdin, stdout and stderr: a child must not hold open the pipe
 ///   of another test's child (that test would never see end of file) or a socket a test closed;
-/// - pipes that are close-on-exec from the moment they exist.
+/// - pipes that are close-on-exec from the moment they exist;
+/// - a process group of its own, killed by `ChildReaper` if the test process ends without stopping it (a crash,
+///   a SIGKILL, a CI timeout), so no broker or agent outlives the test run.
 ///
 /// Waits are bounded: `stop` sends SIGTERM, waits, then SIGKILLs and reaps. The child is killed and reaped when
 /// this object goes away, so a failing test leaves no process behind. Signalling, waiting and `isRunning` are
@@ -104,9 +106,19 @@ public final class ChildProcess: @unchecked Sendable {
     ///
     /// With `stdinPipe` the child reads what `writeToStdin` sends, and sees end of file on `closeStdin` or when
     /// the test process ends; otherwise its stdin is /dev/null.
-    public init(
+    public convenience init(
         executable: String, arguments: [String] = [], environment: [String: String] = [:],
         stdout: Output = .capture, stderr: Output = .inherit, stdinPipe: Bool = false, workingDirectory: String? = nil
+    ) throws(ChildProcessError) {
+        try self.init(
+            executable: executable, arguments: arguments, environment: environment, stdout: stdout, stderr: stderr,
+            stdinPipe: stdinPipe, workingDirectory: workingDirectory, reaped: true)
+    }
+
+    /// As the public initializer; `reaped: false` only for the reaper itself.
+    fileprivate init(
+        executable: String, arguments: [String], environment: [String: String], stdout: Output, stderr: Output,
+        stdinPipe: Bool, workingDirectory: String?, reaped watched: Bool
     ) throws(ChildProcessError) {
         self.executable = executable
         commandLine = ([executable] + arguments).joined(separator: " ")
@@ -175,7 +187,11 @@ public final class ChildProcess: @unchecked Sendable {
         var defaults = sigset_t()
         sigfillset(&defaults)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // A group of its own (pgid = pid): the reaper kills the group, helpers a child started included, and the
+        // terminal's Ctrl-C reaches only the test process, which stops its children itself.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
 
         var merged: [String: String] = [:]
         var entry: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
@@ -202,6 +218,7 @@ public final class ChildProcess: @unchecked Sendable {
             throw ChildProcessError("cannot start \(executable)\(place): \(String(cString: strerror(rc)))")
         }
         pid = child
+        if watched { ChildReaper.watch(child) }
         stdinWrite = Atomic(stdinEnd)
         stdoutReader = stdoutRead.map(CapturedOutput.init)
         stderrReader = stderrRead.map(CapturedOutput.init)
@@ -392,6 +409,7 @@ public final class ChildProcess: @unchecked Sendable {
             } while result < 0 && errno == EINTR
             if result == pid {
                 termination = Self.termination(status)
+                ChildReaper.forget(pid)
             } else if result < 0 {
                 // ECHILD: something else in this process reaped it; how it ended is lost.
                 termination = .exited(-1)
@@ -404,6 +422,44 @@ public final class ChildProcess: @unchecked Sendable {
         // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift does not import.
         let signal = status & 0x7F
         return signal == 0 ? .exited((status >> 8) & 0xFF) : .signaled(signal)
+    }
+}
+
+/// A shell that outlives the test process by a moment: it learns each child's pid as the child starts and forgets it
+/// once reaped; when its stdin reaches end of file, which happens however the test process ends, it kills the
+/// process group of every child still listed.
+///
+/// Only the test process holds the write end of its stdin (close-on-exec; children close all inherited descriptors).
+/// It ignores SIGINT, SIGTERM and SIGHUP, so a Ctrl-C or a CI timeout that stops the test process cannot stop it
+/// first.
+private enum ChildReaper {
+    private static let script = """
+        trap '' INT TERM HUP
+        while read -r sign pid; do
+          case $sign in +) eval "live_$pid=1" ;; -) unset "live_$pid" ;; esac
+        done
+        for pid in $(set | sed -n 's/^live_\\([0-9][0-9]*\\)=.*/\\1/p'); do
+          kill -KILL -"$pid" "$pid" 2>/dev/null
+        done
+        """
+
+    /// The reaper and the lock that keeps each line whole; nil when it could not be started (nothing is reaped).
+    private static let reaper: Mutex<ChildProcess?> = Mutex(
+        try? ChildProcess(
+            executable: "/bin/sh", arguments: ["-c", script], environment: [:], stdout: .discard, stderr: .discard,
+            stdinPipe: true, workingDirectory: nil, reaped: false))
+
+    /// Lists `pid` as running.
+    static func watch(_ pid: pid_t) { tell("+ \(pid)\n") }
+
+    /// Unlists `pid`: it was reaped, its pid may be reused.
+    static func forget(_ pid: pid_t) { tell("- \(pid)\n") }
+
+    private static func tell(_ line: String) {
+        reaper.withLock { reaper in
+            // A reaper gone (killed by hand) only means no clean-up after a crash; the tests go on.
+            try? reaper?.writeToStdin(line)
+        }
     }
 }
 

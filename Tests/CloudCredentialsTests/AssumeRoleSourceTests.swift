@@ -5,7 +5,7 @@ import Testing
 
 /// STS AssumeRole against moto over TLS, which checks the SigV4 signature, the user's IAM policy and the role's
 /// trust policy (including its sts:ExternalId condition).
-@Suite("Assume-role credential source against a local STS")
+@Suite("Assume-role credential source against a local STS", .blockingWaits)
 struct AssumeRoleSourceTests {
     let sts: LocalSTS
 

@@ -38,16 +38,16 @@ final class LocalSTS: @unchecked Sendable {
         let directory: TempDirectory
         do {
             certificates = try HTTPSTestCertificates.shared.get()
-            directory = try TempDirectory(prefix: "local-sts")
+            directory = try TempDirectory.removedAtExit(prefix: "local-sts")
         } catch {
             throw ChildProcessError("cannot prepare the local STS: \(error)")
         }
         let info = directory.path("setup.json")
         // stdin is a pipe: the fixture exits when this process does.
         process = try ChildProcess(
-            executable: "/usr/bin/env",
+            executable: TestExecutables.python3,
             arguments: [
-                "python3", script, certificates.serverCertificate, certificates.serverKey, certificates.caFile, info,
+                script, certificates.serverCertificate, certificates.serverKey, certificates.caFile, info,
             ],
             stdout: .capture, stderr: .discard, stdinPipe: true)
         guard let line = try process.readLine(timeout: .seconds(90)), line.hasPrefix("PORT "),

@@ -1,9 +1,10 @@
 import CloudCredentials
 import Foundation
+import TestSupport
 import Testing
 
 /// The Swift signer against botocore (the AWS SDK for Python) on random inputs.
-@Suite("SigV4 agrees with botocore")
+@Suite("SigV4 agrees with botocore", .blockingWaits)
 struct SigV4BotocoreCrossCheckTests {
     static let script = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent()
@@ -77,26 +78,14 @@ struct SigV4BotocoreCrossCheckTests {
 
     /// Runs the botocore fixture on `cases`; one result object per case.
     static func botocore(_ cases: [[String: Any]]) throws -> [[String: Any]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path]
-        let input = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: ["cases": cases]))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        if process.terminationStatus == 3 {
-            Issue.record("SigV4 cannot be cross-checked: \(errorText.trimmingCharacters(in: .whitespacesAndNewlines))")
+        let input = String(decoding: try JSONSerialization.data(withJSONObject: ["cases": cases]), as: UTF8.self)
+        let outcome = try ChildProcess.run(TestExecutables.python3, [script.path], stdin: input)
+        if outcome.termination == .exited(3) {
+            Issue.record("SigV4 cannot be cross-checked: \(outcome.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
             return []
         }
-        try #require(process.terminationStatus == 0, "python3 \(script.path) failed: \(errorText)")
+        try #require(outcome.succeeded, "python3 \(script.path) failed: \(outcome.stderr)")
+        let data = Data(outcome.stdout.utf8)
         let results = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
         try #require(results.count == cases.count)
         return results

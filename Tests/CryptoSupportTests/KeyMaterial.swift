@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Keys, certificates and other PEM texts made by the openssl CLI, once per test run.
 enum KeyMaterial {
@@ -6,31 +7,16 @@ enum KeyMaterial {
         let description: String
     }
 
-    static let directory: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("crypto-tests-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }()
+    static let directory = URL(fileURLWithPath: try! TempDirectory.removedAtExit(prefix: "crypto-tests").path)
 
     /// Runs `openssl arguments` in `directory`; returns standard output.
     @discardableResult
     static func openssl(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.currentDirectoryURL = directory
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "openssl \(arguments.joined(separator: " ")) failed: \(errorText)")
+        let outcome = try ChildProcess.run(TestExecutables.openssl, arguments, workingDirectory: directory.path)
+        guard outcome.succeeded else {
+            throw Failure(description: "openssl \(arguments.joined(separator: " ")) failed: \(outcome.stderr)")
         }
-        return String(decoding: data, as: UTF8.self)
+        return outcome.stdout
     }
 
     /// A new private key (PEM, PKCS#8) from `genpkey` arguments, and its public key.

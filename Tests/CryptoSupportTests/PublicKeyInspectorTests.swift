@@ -1,9 +1,10 @@
 import CryptoSupport
 import Foundation
 import GatewayCore
+import TestSupport
 import Testing
 
-@Suite("Public keys a device may register")
+@Suite("Public keys a device may register", .blockingWaits)
 struct PublicKeyInspectorTests {
     /// The rule of the refusal `inspect` throws for `pem`, or nil when it accepted the key.
     func refusal(_ pem: String) -> ValidationError? {

@@ -8,10 +8,14 @@ it answers 407 unless the request carries that Basic Proxy-Authorization.
 
 import base64
 import select
+import signal
 import socket
 import socketserver
 import sys
 import threading
+
+# The test that starts us may do so from a thread that blocks signals; its stop() must still reach us.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 
 class Proxy(socketserver.StreamRequestHandler):

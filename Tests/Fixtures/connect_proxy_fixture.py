@@ -3,13 +3,18 @@
 
 It answers CONNECT host:port with 200 and then pipes bytes both ways; with --require-auth user:password it answers
 407 unless Proxy-Authorization carries those Basic credentials. It writes `READY <port>` to --ready-file and one
-`CONNECT <authority> auth=<ok|missing|wrong>` line per request to --events.
+`CONNECT <authority> auth=<ok|missing|wrong>` line per request to --events. It exits when its stdin closes.
 """
 import argparse
 import base64
 import os
+import signal
 import socket
+import sys
 import threading
+
+# The test that starts us may do so from a thread that blocks signals; its stop() must still reach us.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 
 def pipe(source, sink):
@@ -91,6 +96,8 @@ def main():
     with open(options.ready_file + ".tmp", "w") as handle:
         handle.write("READY %d\n" % listener.getsockname()[1])
     os.rename(options.ready_file + ".tmp", options.ready_file)
+    # The test keeps our stdin open; when it closes (the test process ended), so do we.
+    threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
     while True:
         client, _ = listener.accept()
         threading.Thread(target=serve, args=(client, options, log), daemon=True).start()

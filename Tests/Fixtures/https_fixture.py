@@ -13,12 +13,16 @@ Listens on 127.0.0.1, an ephemeral port, and prints "PORT <n>" on stdout once re
 
 import base64
 import json
+import signal
 import ssl
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+# The test that starts us may do so from a thread that blocks signals; its stop() must still reach us.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 
 class Handler(BaseHTTPRequestHandler):

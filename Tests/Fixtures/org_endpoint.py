@@ -26,12 +26,16 @@ A response R is one of:
 import datetime
 import json
 import os
+import signal
 import ssl
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, unquote, urlsplit
+
+# The test that starts us may do so from a thread that blocks signals; its stop() must still reach us.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 SUFFIX = "/iot-endpoint-and-credentials"
 lock = threading.Lock()

@@ -8,6 +8,7 @@ Exits 3 with a message when botocore is not installed.
 import base64
 import datetime
 import json
+import signal
 import sys
 from unittest import mock
 
@@ -19,6 +20,9 @@ try:
 except ImportError as error:
     print(f"botocore is not installed for {sys.executable} ({error}): pip install botocore", file=sys.stderr)
     sys.exit(3)
+
+# The test that starts us may do so from a thread that blocks signals; its stop() must still reach us.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 
 class IoTWebSocketQueryAuth(botocore.auth.SigV4QueryAuth):

@@ -15,6 +15,7 @@ Exits when stdin closes.
 
 import json
 import os
+import signal
 import ssl
 import sys
 import threading
@@ -25,6 +26,9 @@ from moto import settings
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.sts.models import sts_backends
 from werkzeug.serving import make_server
+
+# The test that starts us may do so from a thread that blocks signals; its stop() must still reach us.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 ACCOUNT = "123456789012"
 EXTERNAL_ID = "ZlJnih8BfqsosZrEEkfPuR3aGOk2i-HIr6tXN275ioJF6bezIrQB9EbzpTRep8J7RmV7QH=="

@@ -3,18 +3,23 @@
 
 It speaks the server side of RFC 6455 with sub-protocol `mqtt`, and either echoes each binary message back
 or relays the byte stream to a TCP target (a real mosquitto). Options make it misbehave on purpose.
-It writes `READY <port>` to --ready-file once listening, and one line per notable event to --events.
+It writes `READY <port>` to --ready-file once listening, and one line per notable event to --events; it exits
+when its stdin closes.
 """
 import argparse
 import base64
 import hashlib
 import os
+import signal
 import socket
 import ssl
 import struct
 import sys
 import threading
 import urllib.parse
+
+# The test that starts us may do so from a thread that blocks signals; its stop() must still reach us.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -283,6 +288,8 @@ def main():
     with open(options.ready_file + ".tmp", "w") as handle:
         handle.write("READY %d\n" % listener.getsockname()[1])
     os.rename(options.ready_file + ".tmp", options.ready_file)
+    # The test keeps our stdin open; when it closes (the test process ended), so do we.
+    threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
     while True:
         raw, _ = listener.accept()
         threading.Thread(target=serve, args=(raw, context, options, events), daemon=True).start()

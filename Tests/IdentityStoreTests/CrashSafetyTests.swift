@@ -5,7 +5,7 @@ import TestSupport
 
 @testable import IdentityStore
 
-@Suite("Crash safety")
+@Suite("Crash safety", .blockingWaits)
 struct CrashSafetyTests {
     @Test("every request reported accepted survives SIGKILL at a random moment, 20 kills over one state_dir")
     func acceptedRequestsSurviveKill() throws {

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// The real binary's commands that need no running agent, and the agent's own refusals.
-@Suite("Command line", .serialized)
+@Suite("Command line", .serialized, .blockingWaits)
 struct AgentCommandLineTests {
     static let repository: String = {
         var path = #filePath

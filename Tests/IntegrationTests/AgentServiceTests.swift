@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// The real agent against a real mosquitto, without a cloud responder (ack=none ends at PUBACK).
-@Suite("Agent service")
+@Suite("Agent service", .blockingWaits)
 struct AgentServiceTests {
     static func agent(_ broker: TestBroker, identity: String = "", certificate: Bool = true) throws -> AgentUnderTest {
         let certificates = broker.certificates

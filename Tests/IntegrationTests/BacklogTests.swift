@@ -6,7 +6,7 @@ import Testing
 
 /// 1,000-request backlogs: the in-flight window and publish rate, measured on the cloud side;
 /// broker restarts and agent crashes in the middle, with nothing lost.
-@Suite("Backlogs", .serialized)
+@Suite("Backlogs", .serialized, .blockingWaits)
 struct BacklogTests {
     static let count = 1000
 
@@ -39,13 +39,15 @@ struct BacklogTests {
     @Test("the in-flight window holds when a 1,000-request backlog becomes due at reconnect")
     func inFlightWindow() async throws {
         let cloud = try CloudHarness(identity: "max_inflight = 25\nack_timeout = \"30s\"")
+        // Before the backlog becomes due: the agent starts sending the moment it reconnects, and acks sent at once
+        // would open the window faster than the 100 ms this test measures by.
+        try await cloud.responder.setBehaviour("{\"mode\":\"late\",\"delayMs\":100}")
         cloud.broker.stop()
         _ = try await cloud.waitForStatus("disconnected") { $0.connection != "connected" }
         _ = try Self.submit(cloud, group: 1)
         try await cloud.responder.waitForState("responder offline") { _ in true }
         try cloud.broker.start()
         try await cloud.responder.waitForState("responder back", timeout: .seconds(15)) { $0.subscribed }
-        try await cloud.responder.setBehaviour("{\"mode\":\"late\",\"delayMs\":100}")
         _ = try await cloud.waitForStatus("backlog drained", timeout: .seconds(60)) { $0.queued == 0 && $0.inFlight == 0 }
 
         let records = try cloud.responder.state().records

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// Identity v2 over a real broker with the cloud-side responder: round trips and ack handling.
-@Suite("Identity v2 round trips")
+@Suite("Identity v2 round trips", .blockingWaits)
 struct IdentityRoundTripTests {
     @Test("create, update and delete each round-trip and change the cloud's registry")
     func eachAction() async throws {

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// Parent-first order, cascade deletes, retries, max attempts: the agent's scheduling against the real stack.
-@Suite("Scheduling")
+@Suite("Scheduling", .blockingWaits)
 struct SchedulingTests {
     @Test("a child waits for its parent's create to be acknowledged")
     func childWaitsForParent() async throws {

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The real agent's sd_notify conversation with a fake NOTIFY_SOCKET.
-@Suite("systemd notify protocol")
+@Suite("systemd notify protocol", .blockingWaits)
 struct SystemdNotifyProtocolTests {
     @Test("READY after the control socket listens, STATUS with the connection, WATCHDOG at half the interval, STOPPING on SIGTERM")
     func conversation() async throws {
@@ -25,8 +25,12 @@ struct SystemdNotifyProtocolTests {
         #expect(connected != nil, "STATUS lines: \(listener.datagrams.map(\.text))")
 
         let windowStart = ContinuousClock.now
-        try await Task.sleep(for: .seconds(3))
-        let pings = listener.datagrams.filter { $0.assignments["WATCHDOG"] == "1" && $0.receivedAt >= windowStart }
+        let windowEnd = windowStart + .seconds(3)
+        // The listener stamps each datagram as it arrives; this task may wake well after the window (busy machine).
+        try await Task.sleep(until: windowEnd)
+        let pings = listener.datagrams.filter {
+            $0.assignments["WATCHDOG"] == "1" && $0.receivedAt >= windowStart && $0.receivedAt < windowEnd
+        }
         // WATCHDOG_USEC=1s: a ping every 0.5 s from the working loop, so about 6 in 3 s.
         #expect((4...8).contains(pings.count), "\(pings.count) watchdog pings in 3 s")
 

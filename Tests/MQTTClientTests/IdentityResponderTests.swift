@@ -4,7 +4,7 @@ import MQTTClient
 import TestSupport
 import Testing
 
-@Suite("The identity-responder fixture answers like the cloud")
+@Suite("The identity-responder fixture answers like the cloud", .blockingWaits)
 struct IdentityResponderTests {
     let broker: TestBroker
     let responder: TestIdentityResponder

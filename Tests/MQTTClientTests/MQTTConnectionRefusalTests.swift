@@ -3,7 +3,7 @@ import MQTTClient
 import TestSupport
 import Testing
 
-@Suite("MQTT connections that must fail, with errors that say why")
+@Suite("MQTT connections that must fail, with errors that say why", .blockingWaits)
 struct MQTTConnectionRefusalTests {
     let broker: TestBroker
 

@@ -3,7 +3,7 @@ import MQTTClient
 import TestSupport
 import Testing
 
-@Suite("MQTT connection against a real mosquitto")
+@Suite("MQTT connection against a real mosquitto", .blockingWaits)
 struct MQTTConnectionTests {
     let broker: TestBroker
 

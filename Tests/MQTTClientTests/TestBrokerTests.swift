@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("The test broker fixture")
+@Suite("The test broker fixture", .blockingWaits)
 struct TestBrokerTests {
     @Test("the WebSocket listener answers an upgrade request for the mqtt sub-protocol")
     func webSocketListenerUpgrades() throws {

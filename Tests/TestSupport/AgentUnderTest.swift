@@ -98,17 +98,15 @@ public final class AgentUnderTest {
     }
 
     deinit {
-        process?.send(SIGKILL)
-        _ = process?.wait(timeout: .seconds(5))
+        process?.stop(signal: SIGKILL)
     }
 
     /// Starts `gateway-agent run`; waits until the control socket answers.
     public func start(waitForSocket: Bool = true, environment: [String: String] = [:]) throws {
         let binary = try builtExecutable(named: "gateway-agent")
-        // Through sh only to send stderr to a file; exec keeps the pid the agent's.
         process = try ChildProcess(
-            executable: "/bin/sh", arguments: ["-c", "exec \"$0\" run --config \"$1\" 2>>\"$2\"", binary, configPath, logPath],
-            environment: environment, stdout: .discard, stderr: .inherit)
+            executable: binary, arguments: ["run", "--config", configPath], environment: environment,
+            stdout: .discard, stderr: .file(logPath))
         guard waitForSocket else { return }
         let deadline = ContinuousClock.now + .seconds(15)
         while ContinuousClock.now < deadline {
@@ -139,28 +137,15 @@ public final class AgentUnderTest {
     /// Runs the CLI with `arguments` plus `--config`; `stdin` is written to its standard input.
     public func cli(_ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(60)) throws -> CLIResult {
         let binary = try builtExecutable(named: "gateway-agent")
-        let child = try ChildProcess(
-            executable: binary, arguments: arguments + ["--config", configPath], stdout: .capture, stderr: .capture,
-            stdinPipe: stdin != nil)
-        if let stdin {
-            try child.writeToStdin(stdin)
-            child.closeStdin()
-        }
-        let out = try child.readAllLines(timeout: timeout)
-        var err: [String] = []
-        while let line = try child.readErrorLine(timeout: timeout) { err.append(line) }
-        let termination = child.wait()
-        let status: Int32
-        switch termination {
-        case .exited(let code): status = code
-        case .signaled(let signal): status = 128 + signal
-        }
-        return CLIResult(status: status, stdout: out.joined(separator: "\n"), stderr: err.joined(separator: "\n"))
+        let outcome = try ChildProcess.run(binary, arguments + ["--config", configPath], stdin: stdin, timeout: timeout)
+        return CLIResult(
+            status: outcome.termination.shellStatus, stdout: trimmingFinalNewline(outcome.stdout),
+            stderr: trimmingFinalNewline(outcome.stderr))
     }
 
     /// The agent's log so far.
     public func log() -> String {
-        guard let file = fopen(logPath, "r") else { return "" }
+        guard let file = fopen(logPath, "re") else { return "" }
         defer { fclose(file) }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -179,4 +164,9 @@ public final class AgentUnderTest {
 
     /// Removes the temp directory (the agent must be stopped).
     public func remove() { directory.remove() }
+}
+
+/// `text` without one final newline: CLI output compared line by line ends without one.
+private func trimmingFinalNewline(_ text: String) -> String {
+    text.hasSuffix("\n") ? String(text.dropLast()) : text
 }

@@ -67,7 +67,7 @@ public final class FakeOrganizationEndpoint: Sendable {
         let certificates = try HTTPSTestCertificates.shared.get()
         let directory: TempDirectory
         do {
-            directory = try TempDirectory(prefix: "org-endpoint")
+            directory = try TempDirectory.removedAtExit(prefix: "org-endpoint")
         } catch {
             throw HTTPSFixtureError(description: "cannot create the endpoint's state directory: \(error)")
         }

@@ -84,17 +84,16 @@ public final class NotifySocketListener: Sendable {
             chmod(path, 0o666)
         }
         // A pipe wakes the reader thread when the listener stops, so it never polls on a timer.
-        var wakePipe: [Int32] = [-1, -1]
-        guard pipe(&wakePipe) == 0 else {
+        let wakePipe: (read: Int32, write: Int32)
+        do {
+            wakePipe = try closeOnExecPipe(for: "the notify listener's wake-up")
+        } catch {
             close(descriptor)
-            throw SetupError(description: "pipe failed: \(String(cString: strerror(errno)))")
-        }
-        for end in wakePipe {
-            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+            throw SetupError(description: error.description)
         }
         socketDescriptor = descriptor
-        wakeReader = wakePipe[0]
-        wakeWriter = wakePipe[1]
+        wakeReader = wakePipe.read
+        wakeWriter = wakePipe.write
         let thread = Thread { [self] in readLoop() }
         thread.name = "NotifySocketListener"
         thread.start()

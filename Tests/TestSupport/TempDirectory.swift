@@ -1,9 +1,11 @@
 import Glibc
+import Synchronization
 
 /// A fresh directory under `$TMPDIR` (or /tmp), mode 0700, for tests that need real files.
 ///
 /// Remove it with `remove()` (e.g. `defer { directory.remove() }`) or use `TempDirectory.with { … }`;
 /// it is not removed on deinit, so a path taken from it stays valid for as long as the test uses it.
+/// A fixture shared by the whole test process takes `TempDirectory.removedAtExit(prefix:)` instead.
 public struct TempDirectory: Sendable {
     /// Absolute path of the directory.
     public let path: String
@@ -17,6 +19,15 @@ public struct TempDirectory: Sendable {
         }
         guard let created else { throw TempDirectoryError(operation: "mkdtemp", path: base, code: errno) }
         path = created
+    }
+
+    /// A new directory removed when the test process exits: for fixtures that live as long as the process
+    /// (shared certificates, shared servers), which have no test to remove them.
+    public static func removedAtExit(prefix: String) throws(TempDirectoryError) -> TempDirectory {
+        let directory = try TempDirectory(prefix: prefix)
+        exitRemoval.withLock { $0.append(directory.path) }
+        _ = exitRemovalInstalled
+        return directory
     }
 
     /// Runs `body` with a new directory and removes the directory afterwards.
@@ -79,7 +90,7 @@ public struct TempDirectory: Sendable {
         Self.removeTree(path)
     }
 
-    private static func removeTree(_ path: String) {
+    fileprivate static func removeTree(_ path: String) {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         if info.st_mode & S_IFMT == S_IFDIR {
@@ -111,3 +122,13 @@ public struct TempDirectoryError: Error, CustomStringConvertible {
 
     public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
 }
+
+/// Directories `TempDirectory.removedAtExit` made, removed by the handler below.
+private let exitRemoval = Mutex<[String]>([])
+
+/// Installed once, on first use; statics are never deinitialised, so exit is the one moment to clean up.
+private let exitRemovalInstalled: Void = {
+    atexit {
+        for path in exitRemoval.withLock({ $0 }) { TempDirectory.removeTree(path) }
+    }
+}()

@@ -39,7 +39,7 @@ public final class TestBroker: @unchecked Sendable {
     public let extraConfig: String
 
     private let lock = NSLock()
-    private var process: MQTTTestProcess?
+    private var process: ChildProcess?
 
     /// Writes the configuration and starts the broker; returns when every listener accepts connections.
     public init(certificates: TestCertificates? = nil, extraConfig: String = "") throws {
@@ -52,8 +52,10 @@ public final class TestBroker: @unchecked Sendable {
         password = "pw-\(UUID().uuidString.prefix(12))"
         do {
             try password.write(toFile: passwordFile, atomically: true, encoding: .utf8)
-            try MQTTTestCommand.run(
-                TestExecutables.mosquittoPasswd, ["-b", "-c", "\(directory)/mosquitto.passwd", username, password])
+            try ChildProcess.run(
+                TestExecutables.mosquittoPasswd, ["-b", "-c", "\(directory)/mosquitto.passwd", username, password],
+                timeout: .seconds(20)
+            ).checked()
             try startOnFreePorts()
         } catch {
             kill()
@@ -95,10 +97,11 @@ public final class TestBroker: @unchecked Sendable {
 
     /// Starts the broker (if stopped) and waits until every listener accepts connections.
     public func start() throws {
-        let started: MQTTTestProcess? = try lock.withLock {
+        let started: ChildProcess? = try lock.withLock {
             if let process, process.isRunning { return nil }
-            let process = try MQTTTestProcess(
-                TestExecutables.mosquitto, ["-c", "\(directory)/mosquitto.conf"], outputFile: logFile)
+            let process = try ChildProcess(
+                executable: TestExecutables.mosquitto, arguments: ["-c", "\(directory)/mosquitto.conf"],
+                stdout: .file(logFile), stderr: .file(logFile))
             self.process = process
             return process
         }
@@ -106,7 +109,8 @@ public final class TestBroker: @unchecked Sendable {
         try waitUntilListening(started)
     }
 
-    /// Stops the broker with SIGTERM (MQTT 5 clients get DISCONNECT "server shutting down") and waits for it to exit.
+    /// Stops the broker with SIGTERM (MQTT 5 clients get DISCONNECT "server shutting down") and waits for it to exit
+    /// (SIGKILL after 5 s).
     public func stop() {
         signal(SIGTERM)
     }
@@ -128,16 +132,16 @@ public final class TestBroker: @unchecked Sendable {
     }
 
     private func signal(_ signal: Int32) {
-        let running: MQTTTestProcess? = lock.withLock {
+        let running: ChildProcess? = lock.withLock {
             defer { process = nil }
             return process
         }
         guard let running else { return }
-        running.terminate(signal)
+        running.stop(signal: signal)
         try? FileManager.default.removeItem(atPath: unixSocketPath)
     }
 
-    private func waitUntilListening(_ process: MQTTTestProcess) throws {
+    private func waitUntilListening(_ process: ChildProcess) throws {
         let deadline = Date().addingTimeInterval(10)
         var pending = [certificatePort, passwordPort, wrongHostPort, webSocketPort]
         var socketReady = false
@@ -199,116 +203,11 @@ public final class TestBroker: @unchecked Sendable {
     }
 }
 
-/// A child process started with `posix_spawn`, default signal handling and an empty signal mask.
-///
-/// Foundation's `Process` lets the child inherit the test runner's blocked signals, so a broker started
-/// that way ignores SIGTERM; tests need `stop()` to behave like systemd's.
-final class MQTTTestProcess: @unchecked Sendable {
-    // @unchecked: `exitStatus` is only touched under `lock`.
-    let pid: pid_t
-    private let lock = NSLock()
-    private var exitStatus: Int32?
-
-    /// Starts `executable`; stdout and stderr are appended to `outputFile` (or discarded), stdin is /dev/null.
-    init(_ executable: String, _ arguments: [String], outputFile: String? = nil) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputFile ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid = pid_t()
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard rc == 0 else {
-            throw MQTTTestCommand.Failure("cannot start \(executable): \(String(cString: strerror(rc)))")
-        }
-        self.pid = pid
-    }
-
-    deinit {
-        terminate(SIGKILL)
-    }
-
-    /// True until the process has exited.
-    var isRunning: Bool { reap(blocking: false) == nil }
-
-    /// The exit status (as `waitpid` reports it), once the process has exited.
-    var status: Int32? { reap(blocking: false) }
-
-    /// Sends `signal` and waits for the process to exit; SIGKILL after 5 s if it does not.
-    func terminate(_ signal: Int32 = SIGTERM) {
-        guard isRunning else { return }
-        kill(pid, signal)
-        let deadline = Date().addingTimeInterval(5)
-        while isRunning, Date() < deadline { usleep(5_000) }
-        if isRunning {
-            kill(pid, SIGKILL)
-            _ = reap(blocking: true)
-        }
-    }
-
-    /// Waits up to `timeout` for the process to exit by itself; returns its status, or nil if it still runs.
-    func waitForExit(timeout: TimeInterval) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let status = reap(blocking: false) { return status }
-            usleep(5_000)
-        }
-        return reap(blocking: false)
-    }
-
-    private func reap(blocking: Bool) -> Int32? {
-        lock.withLock {
-            if let exitStatus { return exitStatus }
-            var status: Int32 = 0
-            let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
-            if result == pid || (result == -1 && errno == ECHILD) {
-                exitStatus = status
-            }
-            return exitStatus
-        }
-    }
-}
-
-/// Small process, file and socket helpers for the MQTT test fixtures.
+/// Small file and socket helpers for the MQTT test fixtures.
 enum MQTTTestCommand {
     struct Failure: Error, CustomStringConvertible {
         let description: String
         init(_ description: String) { self.description = description }
-    }
-
-    /// Runs `executable` to completion; throws with its output when it fails.
-    @discardableResult
-    static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw Failure("\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(text)")
-        }
-        return text
     }
 
     /// A new 0700 directory under the temp directory (short path: Unix socket paths are limited to 107 bytes).
@@ -331,7 +230,7 @@ enum MQTTTestCommand {
 
     /// A TCP port on 127.0.0.1 that nothing listens on right now.
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var address = sockaddr_in()
@@ -351,7 +250,7 @@ enum MQTTTestCommand {
 
     /// True when something accepts TCP connections on 127.0.0.1:`port`.
     static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_in()
@@ -367,7 +266,7 @@ enum MQTTTestCommand {
 
     /// True when something accepts connections on the Unix socket at `path`.
     static func canConnect(unixSocket path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_un()

@@ -109,6 +109,6 @@ public final class TestCertificates: Sendable {
     }
 
     private func openssl(_ arguments: [String]) throws {
-        try MQTTTestCommand.run(TestExecutables.openssl, arguments)
+        try ChildProcess.run(TestExecutables.openssl, arguments).checked()
     }
 }

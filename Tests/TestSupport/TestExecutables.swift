@@ -2,8 +2,8 @@ import Foundation
 
 /// Where tests find the programs they run: environment override first, then the usual places.
 ///
-/// `MOSQUITTO_BIN`, `MOSQUITTO_PASSWD_BIN`, `MOSQUITTO_PUB_BIN`, `OPENSSL_BIN` and `IDENTITY_RESPONDER_BIN`
-/// override the lookup; built products (e.g. `identity-responder`) are looked up beside the running test binary.
+/// `MOSQUITTO_BIN`, `MOSQUITTO_PASSWD_BIN`, `MOSQUITTO_PUB_BIN`, `OPENSSL_BIN`, `PYTHON3_BIN` and
+/// `IDENTITY_RESPONDER_BIN` override the lookup; built products (e.g. `identity-responder`) are looked up beside the running test binary.
 public enum TestExecutables {
     /// The mosquitto broker (Debian: /usr/sbin/mosquitto).
     public static var mosquitto: String { find("mosquitto", env: "MOSQUITTO_BIN", extra: ["/usr/sbin", "/usr/local/sbin"]) }
@@ -13,6 +13,8 @@ public enum TestExecutables {
     public static var mosquittoPub: String { find("mosquitto_pub", env: "MOSQUITTO_PUB_BIN") }
     /// The `openssl` command line tool.
     public static var openssl: String { find("openssl", env: "OPENSSL_BIN") }
+    /// The python3 that runs the fixtures in Tests/Fixtures.
+    public static var python3: String { find("python3", env: "PYTHON3_BIN") }
     /// The cloud-side test responder built from Tests/Fixtures/IdentityResponder.
     public static var identityResponder: String { product("identity-responder", env: "IDENTITY_RESPONDER_BIN") }
 

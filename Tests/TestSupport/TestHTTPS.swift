@@ -23,17 +23,20 @@ public struct HTTPSTestCertificates: Sendable {
         try make()
     }
 
-    /// A new PKI in a new temporary directory.
+    /// A new PKI in a new temporary directory, removed when the test process exits.
     public static func make() throws(HTTPSFixtureError) -> HTTPSTestCertificates {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("https-fixture-\(UUID().uuidString)").path
+        let directory: String
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            directory = try TempDirectory.removedAtExit(prefix: "https-fixture").path
         } catch {
-            throw HTTPSFixtureError(description: "cannot create \(directory): \(error)")
+            throw HTTPSFixtureError(description: "cannot create the certificates' directory: \(error)")
         }
         func openssl(_ arguments: [String]) throws(HTTPSFixtureError) {
-            try runToCompletion(["openssl"] + arguments, directory: directory)
+            do {
+                try ChildProcess.run(TestExecutables.openssl, arguments, workingDirectory: directory).checked()
+            } catch {
+                throw HTTPSFixtureError(description: "\(error)")
+            }
         }
         func makeCA(_ name: String) throws(HTTPSFixtureError) {
             try openssl([
@@ -75,57 +78,55 @@ public struct HTTPSFixtureError: Error, CustomStringConvertible, Sendable {
 }
 
 /// A python3 fixture from `Tests/Fixtures` that prints `PORT <n>` when ready and exits when its
-/// standard input closes (so it dies with the test process).
-public final class PythonFixture: @unchecked Sendable {
+/// standard input closes (so it dies with the test process). Its stderr goes to a log file, quoted when it fails.
+public final class PythonFixture: Sendable {
     /// The loopback port it listens on.
     public let port: Int
-    private let process: Process
-    private let input: Pipe
+    private let process: ChildProcess
+    private let directory: TempDirectory
 
     /// Starts `Tests/Fixtures/<script>` with `arguments` and waits (at most 10 s) for its port.
     public init(script: String, arguments: [String]) throws(HTTPSFixtureError) {
         let path = fixturesDirectory + "/" + script
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", path] + arguments
-        let input = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
         do {
-            try process.run()
+            // Removed at exit rather than on stop: shared fixtures are never deinitialised.
+            directory = try TempDirectory.removedAtExit(prefix: "python-fixture")
+        } catch {
+            throw HTTPSFixtureError(description: "cannot create a directory for \(script)'s log: \(error)")
+        }
+        let log = directory.path("stderr.log")
+        do {
+            process = try ChildProcess(
+                executable: TestExecutables.python3, arguments: [path] + arguments, stdout: .capture,
+                stderr: .file(log), stdinPipe: true)
         } catch {
             throw HTTPSFixtureError(description: "cannot start python3 \(path): \(error)")
         }
-        var line = ""
-        let deadline = Date().addingTimeInterval(10)
-        while !line.contains("\n"), Date() < deadline {
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            line += String(decoding: data, as: UTF8.self)
+        let line: String?
+        do {
+            line = try process.readLine(timeout: .seconds(10))
+        } catch {
+            line = "(\(error))"
         }
-        guard line.hasPrefix("PORT "), let port = Int(line.dropFirst(5).prefix(while: \.isNumber)) else {
-            process.terminate()
-            process.waitUntilExit()
-            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw HTTPSFixtureError(description: "\(script) did not report a port (stdout \(line)): \(stderr)")
+        guard let line, line.hasPrefix("PORT "), let port = Int(line.dropFirst(5)) else {
+            let ended = process.stop(grace: .seconds(2))
+            let stderr = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            throw HTTPSFixtureError(
+                description: "\(script) did not report a port (stdout: \(line ?? "end of file"); \(ended)): \(stderr)")
         }
         self.port = port
-        self.process = process
-        self.input = input
     }
 
-    /// Stops the fixture and waits for it to exit.
+    /// Stops the fixture: closes its stdin, SIGTERM, SIGKILL if it is still running after 5 s.
     public func stop() {
-        guard process.isRunning else { return }
-        try? input.fileHandleForWriting.close()
-        process.terminate()
-        process.waitUntilExit()
+        process.closeStdin()
+        process.stop()
     }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        directory.remove()
+    }
 }
 
 /// The HTTPS fixture (`https_fixture.py`) with a certificate for 127.0.0.1 signed by the shared test CA.
@@ -140,7 +141,7 @@ public func startHTTPSFixture(wrongName: Bool = false) throws(HTTPSFixtureError)
 
 /// A loopback TCP port nothing listens on (bound, then released).
 public func unusedLoopbackPort() -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     defer { close(descriptor) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -158,23 +159,3 @@ public func unusedLoopbackPort() -> Int {
 
 private let fixturesDirectory = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures").path
-
-private func runToCompletion(_ command: [String], directory: String) throws(HTTPSFixtureError) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = command
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let errors = Pipe()
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = errors
-    do {
-        try process.run()
-    } catch {
-        throw HTTPSFixtureError(description: "cannot run \(command.joined(separator: " ")): \(error)")
-    }
-    let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw HTTPSFixtureError(description: "\(command.joined(separator: " ")) failed: \(stderr)")
-    }
-}

@@ -4,7 +4,7 @@ import Foundation
 /// `TestBroker`'s client-certificate listener. Its behaviour is switched at run time with `setBehaviour`
 /// (JSON, see Tests/Fixtures/IdentityResponder/ResponderBehaviour.swift), its state read with `state()`.
 public final class TestIdentityResponder: @unchecked Sendable {
-    // @unchecked: every stored property is immutable; the process handle is thread-safe.
+    // @unchecked: every stored property is immutable; ChildProcess's signalling and waiting are thread-safe.
     /// The broker the responder is connected to.
     public let broker: TestBroker
     /// Private directory with the state file, the records file and the log.
@@ -13,7 +13,7 @@ public final class TestIdentityResponder: @unchecked Sendable {
     public let stateFile: String
     /// The responder's log (one line per request and ack).
     public let logFile: String
-    private let process: MQTTTestProcess
+    private let process: ChildProcess
 
     /// One request as the responder received it.
     public struct Record: Decodable, Sendable {
@@ -80,25 +80,25 @@ public final class TestIdentityResponder: @unchecked Sendable {
         stateFile = "\(directory)/state.json"
         logFile = "\(directory)/responder.log"
         let certificates = broker.certificates
-        process = try MQTTTestProcess(
-            TestExecutables.identityResponder,
-            [
+        process = try ChildProcess(
+            executable: TestExecutables.identityResponder,
+            arguments: [
                 "--host", "localhost", "--port", String(broker.certificatePort), "--cafile", certificates.caFile,
                 "--cert", certificates.clientCertFile, "--key", certificates.clientKeyFile, "--state-file", stateFile,
                 "--client-id", clientID, "--protocol", protocolVersion,
-            ], outputFile: logFile)
+            ], stdout: .file(logFile), stderr: .file(logFile))
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if (try? state())?.subscribed == true { return }
             guard process.isRunning else { break }
             usleep(20_000)
         }
-        process.terminate(SIGKILL)
+        process.stop(signal: SIGKILL)
         throw MQTTTestCommand.Failure("identity-responder did not subscribe within 10 s:\n\(log().suffix(2000))")
     }
 
     deinit {
-        process.terminate(SIGKILL)
+        process.stop(signal: SIGKILL)
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -130,17 +130,19 @@ public final class TestIdentityResponder: @unchecked Sendable {
     /// Publishes a behaviour (e.g. `{"mode":"error","error":"invalid-key"}`) and waits until it is applied.
     public func setBehaviour(_ json: String) async throws {
         let before = try state().controlCount
-        try MQTTTestCommand.run(
+        try ChildProcess.run(
             TestExecutables.mosquittoPub,
-            ["--unix", broker.unixSocketPath, "-q", "1", "-t", "test/responder/control", "-m", json])
+            ["--unix", broker.unixSocketPath, "-q", "1", "-t", "test/responder/control", "-m", json],
+            timeout: .seconds(10)
+        ).checked()
         try await waitForState("behaviour \(json)", timeout: .seconds(5)) { $0.controlCount > before }
     }
 
     /// True while the responder process runs.
     public var isRunning: Bool { process.isRunning }
 
-    /// Stops the responder (SIGTERM).
-    public func stop() { process.terminate(SIGTERM) }
+    /// Stops the responder (SIGTERM; SIGKILL after 5 s) and waits for it to exit.
+    public func stop() { process.stop() }
 
     /// The responder's log so far.
     public func log() -> String {

@@ -4,16 +4,17 @@ import Glibc
 public enum TestKeys {
     /// A fresh PEM public key.
     public static func publicKey() throws -> String {
-        let child = try ChildProcess(
-            executable: "/bin/sh",
-            arguments: [
-                "-c", "openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 2>/dev/null | openssl pkey -pubout",
-            ])
-        let lines = try child.readAllLines()
-        guard child.wait() == .exited(0), lines.first == "-----BEGIN PUBLIC KEY-----" else {
-            throw ChildProcessError("openssl did not produce a public key")
+        let outcome = try ChildProcess.run(
+            "/bin/sh",
+            [
+                "-c", "\"$0\" genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 | \"$0\" pkey -pubout",
+                TestExecutables.openssl,
+            ]
+        ).checked()
+        guard outcome.stdout.hasPrefix("-----BEGIN PUBLIC KEY-----\n") else {
+            throw ChildProcessError("openssl did not produce a public key: \(outcome)")
         }
-        return lines.joined(separator: "\n") + "\n"
+        return outcome.stdout
     }
 
     /// Writes a fresh public key to `directory/name` and returns its path.

@@ -51,17 +51,9 @@ public struct TestTunnelCertificates: Sendable {
     }
 
     private static func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "openssl \(arguments.joined(separator: " ")) failed: \(text)")
+        let outcome = try ChildProcess.run(TestExecutables.openssl, arguments)
+        guard outcome.succeeded else {
+            throw Failure(description: "openssl \(arguments.joined(separator: " ")) failed: \(outcome.stderr)")
         }
     }
 }

@@ -2,9 +2,10 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+import TestSupport
 import WebSocketTunnel
 
-@Suite("The private Unix socket", .serialized)
+@Suite("The private Unix socket", .serialized, .blockingWaits)
 struct PrivateSocketTests {
     @Test("the runtime directory is created 0700 and the socket file is removed after close")
     func directoryAndCleanup() async throws {
@@ -71,21 +72,18 @@ struct PrivateSocketTests {
         let tunnel = try await WebSocketTunnel.open(
             endpoint: localEndpoint(port: endpoint.port), runtimeDirectory: directory + "/run",
             connectTimeout: .seconds(5), onRefusedPeer: { peer in refused.withLock { $0.append(peer) } })
-        let intruder = Process()
-        intruder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let script = """
             import socket, sys
             s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
             print("EOF" if s.recv(1) == b"" else "DATA")
             """
-        intruder.arguments = ["python3", "-c", script, tunnel.socketPath]
-        let output = Pipe()
-        intruder.standardOutput = output
-        try intruder.run()
-        let answer = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        intruder.waitUntilExit()
+        let intruder = try ChildProcess(
+            executable: TestExecutables.python3, arguments: ["-c", script, tunnel.socketPath], stderr: .capture)
+        // Waiting without blocking a thread: the tunnel that must turn the intruder away may need one.
+        #expect(await eventually(timeout: .seconds(10)) { !intruder.isRunning })
+        let answer = try intruder.readAllLines(timeout: .seconds(1)).joined(separator: "\n") + "\n"
         #expect(answer == "EOF\n")
-        #expect(await eventually { refused.withLock { $0.map(\.pid) } == [intruder.processIdentifier] })
+        #expect(await eventually { refused.withLock { $0.map(\.pid) } == [intruder.pid] })
         let client = try UnixClient(path: tunnel.socketPath)
         try client.send([9])
         #expect(try client.receive(exactly: 1) == [9])

@@ -1,7 +1,8 @@
 import Testing
+import TestSupport
 import WebSocketTunnel
 
-@Suite("Reaching the endpoint through an HTTP CONNECT proxy", .serialized)
+@Suite("Reaching the endpoint through an HTTP CONNECT proxy", .serialized, .blockingWaits)
 struct ProxyTunnelTests {
     @Test("the tunnel goes through the proxy with Basic credentials and relays as usual")
     func authenticatedProxy() async throws {

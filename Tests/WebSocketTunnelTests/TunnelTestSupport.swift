@@ -12,11 +12,9 @@ let tunnelCertificates: TestTunnelCertificates = {
     }
 }()
 
-/// A fresh directory under /tmp; short, because Unix socket paths are limited to 107 bytes.
+/// A fresh directory with a short path (Unix socket paths are limited to 107 bytes), removed when the tests end.
 func makeTemporaryDirectory() throws -> String {
-    var template = Array("/tmp/wst-XXXXXX".utf8CString)
-    guard let created = mkdtemp(&template) else { throw TestSocketError("mkdtemp failed: \(errno)") }
-    return String(cString: created)
+    try TempDirectory.removedAtExit(prefix: "wst").path
 }
 
 /// `Tests/Fixtures/<name>` of this package.
@@ -35,16 +33,6 @@ func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async 
     return condition()
 }
 
-/// Kills a child process and reaps it.
-///
-/// SIGKILL, because children started from Swift concurrency threads inherit their blocked signal mask, so a
-/// SIGTERM (`Process.terminate()`) would stay pending forever.
-func stopChild(_ process: Process) {
-    guard process.isRunning else { return }
-    kill(process.processIdentifier, SIGKILL)
-    process.waitUntilExit()
-}
-
 /// A failure of a test-side socket step.
 struct TestSocketError: Error, CustomStringConvertible {
     let description: String
@@ -55,9 +43,9 @@ struct TestSocketError: Error, CustomStringConvertible {
 final class FixtureProcess {
     let port: Int
     let eventsFile: String
-    private let process: Process
+    private let process: ChildProcess
 
-    private init(port: Int, eventsFile: String, process: Process) {
+    private init(port: Int, eventsFile: String, process: ChildProcess) {
         self.port = port
         self.eventsFile = eventsFile
         self.process = process
@@ -71,18 +59,16 @@ final class FixtureProcess {
         let eventsFile = directory + "/\(name).events"
         let logFile = directory + "/\(name).log"
         _ = FileManager.default.createFile(atPath: eventsFile, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", fixturePath(script), "--ready-file", readyFile, "--events", eventsFile] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        _ = FileManager.default.createFile(atPath: logFile, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: logFile)
-        try process.run()
+        // stdin is a pipe: the fixture exits when it closes, so it dies with the test process.
+        let process = try ChildProcess(
+            executable: TestExecutables.python3,
+            arguments: [fixturePath(script), "--ready-file", readyFile, "--events", eventsFile] + arguments,
+            stdout: .discard, stderr: .file(logFile), stdinPipe: true)
         let ready = await eventually { FileManager.default.fileExists(atPath: readyFile) }
         guard ready, let text = try? String(contentsOfFile: readyFile, encoding: .utf8),
             let port = Int(text.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
         else {
-            stopChild(process)
+            process.stop()
             let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
             throw TestSocketError("\(script) did not start: \(log)")
         }
@@ -100,7 +86,7 @@ final class FixtureProcess {
     }
 
     deinit {
-        stopChild(process)
+        process.stop()
     }
 }
 
@@ -129,7 +115,7 @@ final class UnixClient {
     private let descriptor: Int32
 
     init(path: String) throws {
-        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -168,7 +154,10 @@ final class UnixClient {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while bytes.count < count {
-            let received = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, count - bytes.count, 0) }
+            // Never more than the chunk holds: the kernel may have far more than 64 KiB waiting.
+            let received = chunk.withUnsafeMutableBytes {
+                recv(descriptor, $0.baseAddress, min(count - bytes.count, $0.count), 0)
+            }
             guard received > 0 else {
                 throw TestSocketError("received \(bytes.count) of \(count) bytes, then \(received == 0 ? "EOF" : "error \(errno)")")
             }
@@ -189,7 +178,7 @@ final class UnixClient {
 /// A real mosquitto broker on a free local port, for the MQTT round trip through the tunnel.
 final class TestBroker {
     let port: Int
-    private let process: Process
+    private let process: ChildProcess
 
     init(in directory: String) async throws {
         port = try Self.freePort()
@@ -198,25 +187,21 @@ final class TestBroker {
         // As root, mosquitto would switch to user mosquitto, which cannot enter the 0700 temp directory.
         if geteuid() == 0 { text += "user root\n" }
         try text.write(toFile: config, atomically: true, encoding: .utf8)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/mosquitto")
-        process.arguments = ["-c", config]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess(
+            executable: TestExecutables.mosquitto, arguments: ["-c", config], stdout: .discard, stderr: .discard)
         let port = port
         guard await eventually({ Self.accepts(port: port) }) else {
-            stopChild(process)
+            process.stop()
             throw TestSocketError("mosquitto did not listen on \(port)")
         }
     }
 
     deinit {
-        stopChild(process)
+        process.stop()
     }
 
     private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { Glibc.close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -232,7 +217,7 @@ final class TestBroker {
     }
 
     private static func accepts(port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { Glibc.close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

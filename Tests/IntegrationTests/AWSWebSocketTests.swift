@@ -240,6 +240,16 @@ struct AWSWebSocketTests {
         #expect(try stack.leakedSecrets().isEmpty)
         #expect(stack.tunnelSockets.isEmpty)
     }
+
+    @Test("SIGTERM while the organization endpoint hangs stops the agent at once, with exit status 0")
+    func stopWhileEndpointHangs() async throws {
+        let stack = try AWSWebSocketStack(plan: [.hang])
+        try stack.agent.start(environment: ["HTTPS_PROXY": "", "https_proxy": ""])
+        try await stack.waitForOrganizationRequests(1)
+        let started = ContinuousClock.now
+        #expect(stack.agent.stop(timeout: .seconds(5)) == .exited(0))
+        #expect(ContinuousClock.now - started < .seconds(3))
+    }
 }
 
 /// An ISO 8601 timestamp with or without fractional seconds, rounded to the millisecond.

@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(name: "WebSocketTunnelTests", dependencies: ["WebSocketTunnel", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TestSupport", "GatewayCore", "ControlProtocol"],
+            dependencies: ["TestSupport", "GatewayCore", "ControlProtocol", "CloudCredentials", "WebSocketTunnel"],
             swiftSettings: strict),
     ]
 )

@@ -74,7 +74,8 @@ public enum TunnelError: Error, Sendable, Equatable, CustomStringConvertible {
             failure.description
         case .handshakeForbidden(let endpoint, let status):
             "\(endpoint) refused the WebSocket upgrade with HTTP \(status): the request signature or credentials "
-                + "are invalid or expired; refreshing credentials before the next attempt"
+                + "are invalid, expired or revoked, or this gateway's clock is more than 5 minutes off (check NTP); "
+                + "refreshing credentials before the next attempt"
         case .handshakeRejected(let endpoint, let status, let reason):
             "\(endpoint) refused the WebSocket upgrade with HTTP \(status) \(reason); check broker.endpoint"
         case .handshakeInvalid(let endpoint, let reason):

@@ -5,11 +5,11 @@ import Testing
 
 /// STS AssumeRole against moto over TLS, which checks the SigV4 signature, the user's IAM policy and the role's
 /// trust policy (including its sts:ExternalId condition).
-@Suite("Assume-role credential source against a local STS", .blockingWaits)
+@Suite("Assume-role credential source against a local STS")
 struct AssumeRoleSourceTests {
     let sts: LocalSTS
 
-    init() throws { sts = try LocalSTS.shared.get() }
+    init() async throws { sts = try await LocalSTS.shared.value }
 
     func source(
         accessKeyID: String? = nil, secretAccessKey: String? = nil, externalID: String? = nil,

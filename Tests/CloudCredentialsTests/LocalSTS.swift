@@ -24,7 +24,9 @@ final class LocalSTS: @unchecked Sendable {
         let durationSeconds: Int
     }
 
-    static let shared = Result { () throws(ChildProcessError) in try LocalSTS() }
+    /// Started on first use, on a thread of its own: moto takes seconds to come up, and tests waiting for it must
+    /// not hold the threads the other tests run on.
+    static let shared = Task { try await onOwnThread { try LocalSTS() } }
 
     let endpoint: String
     let caFile: String

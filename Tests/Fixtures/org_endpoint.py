@@ -11,6 +11,9 @@ other. Both live in STATE_DIR, named by the organization id percent-encoded (RFC
                {"responses": [R, R, ...]}: the n-th request gets the n-th response, the last one repeats.
                No file: one success.
   <id>.jsonl   one JSON line per request received: {"time", "path", "authorization", "n"} (n counts from 1).
+  <id>.issued.jsonl   one JSON line per set of credentials handed out: {"accessKeyId", "secretAccessKey",
+               "sessionToken", "expiration"}, so that a fake AWS IoT gateway (aws_iot_gateway.py) can verify
+               signatures made with them.
 
 A response R is one of:
   {"kind": "credentials", "lifetime": S, "region": "...", "iotEndpoint": "...", "expirationStyle": STYLE}
@@ -102,6 +105,7 @@ class Handler(BaseHTTPRequestHandler):
                 responses = json.load(plan)["responses"]
         except FileNotFoundError:
             responses = [{"kind": "credentials", "lifetime": 3600}]
+        self.issued_log = os.path.join(state, name + ".issued.jsonl")
         self.answer(responses[min(count, len(responses)) - 1], count)
 
     def answer(self, response, count):
@@ -119,6 +123,8 @@ class Handler(BaseHTTPRequestHandler):
                     },
                 }
             }
+            with lock, open(self.issued_log, "a") as issued:
+                issued.write(json.dumps(body["data"]["credentials"]) + "\n")
             self.reply(200, json.dumps(body))
         elif kind == "reply":
             self.reply(response["status"], response.get("body", ""), response.get("headers"))

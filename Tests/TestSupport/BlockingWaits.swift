@@ -37,6 +37,14 @@ extension Trait where Self == BlockingWaitsTrait {
     public static var blockingWaits: Self { BlockingWaitsTrait() }
 }
 
+/// Runs `body` on a thread of its own and suspends until it returns, so a long synchronous start (a server that
+/// takes seconds to come up) holds none of Swift concurrency's threads meanwhile.
+public func onOwnThread<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
 /// A fixed set of threads, two per core and at least four, that run the jobs of tests with `.blockingWaits`.
 /// Fixed, so that tests starting brokers and agents still run only a few at a time; more than Swift concurrency's
 /// one per core, because these threads mostly wait.

@@ -109,6 +109,13 @@ public final class FakeOrganizationEndpoint: Sendable {
         }
     }
 
+    /// The JSON-lines file where the endpoint appends every set of credentials it hands out to
+    /// `organizationID` (`accessKeyId`, `secretAccessKey`, `sessionToken`, `expiration`): what a fake AWS IoT
+    /// gateway verifies signatures against.
+    public func issuedCredentialsFile(_ organizationID: String) -> String {
+        file(organizationID, ".issued.jsonl")
+    }
+
     private func file(_ organizationID: String, _ suffix: String) -> String {
         "\(stateDirectory)/\(PercentEncoding.encode(organizationID))\(suffix)"
     }

@@ -6,7 +6,7 @@ import WebSocketTunnel
 
 /// The fake AWS IoT gateway must refuse what AWS IoT refuses, or the end-to-end tests prove nothing.
 /// Checked with the agent's own signer and tunnel, in process, against credentials from the fake organization endpoint.
-@Suite("aws-websocket test gateway")
+@Suite("aws-websocket test gateway", .blockingWaits)
 struct AWSWebSocketGatewayFixtureTests {
     @Test("the gateway accepts a correctly presigned URL and answers 403 to each way of getting one wrong")
     func verifiesLikeAWSIoT() async throws {

@@ -146,7 +146,8 @@ final class ConnectProxyFixture {
             executable: "/usr/bin/env",
             arguments: ["python3", script, "--ready-file", readyFile, "--events", directory.path("events")]
                 + (requireAuth.map { ["--require-auth", $0] } ?? []),
-            stdout: .discard, stderr: .inherit)
+            // The fixture exits when its stdin closes: keep it open for the fixture's lifetime.
+            stdout: .discard, stderr: .inherit, stdinPipe: true)
         let deadline = ContinuousClock.now + .seconds(10)
         var port: Int?
         while port == nil, ContinuousClock.now < deadline {

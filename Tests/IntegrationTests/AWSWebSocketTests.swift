@@ -6,7 +6,7 @@ import Testing
 
 /// The real agent on `aws-websocket` with organization credentials, against the fake organization endpoint,
 /// the fake AWS IoT gateway (presigned URLs verified as AWS does) and a real mosquitto behind it.
-@Suite("aws-websocket end to end")
+@Suite("aws-websocket end to end", .blockingWaits)
 struct AWSWebSocketTests {
     @Test("configured only with organization id, base URL and token, the agent round-trips create, update and delete")
     func roundTrip() async throws {

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// The control socket: permissions, limits, malformed input, many clients, clients that go away.
-@Suite("Control socket")
+@Suite("Control socket", .blockingWaits)
 struct ControlSocketTests {
     /// Runs the CLI as `nobody` (uid/gid 65534, no other groups) against `socket`.
     static func runAsNobody(_ arguments: [String], socket: String, stdin: String? = nil) throws -> CLIResult {

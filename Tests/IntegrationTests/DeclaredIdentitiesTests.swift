@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// identities.d: the agent reconciles the declared identities on start and on SIGHUP.
-@Suite("identities.d")
+@Suite("identities.d", .blockingWaits)
 struct DeclaredIdentitiesTests {
     static func file(_ id: String, parent: String? = nil, key: String = CloudHarness.key) -> String {
         var text = "id = \"\(id)\"\npublic_key = \"\"\"\n\(key)\"\"\"\n"

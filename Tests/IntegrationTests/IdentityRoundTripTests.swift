@@ -80,7 +80,7 @@ struct IdentityRoundTripTests {
 
     @Test("malformed acks are logged with their topic and dropped; the request is acked by a later send", arguments: ["json", "encoding", "oversized"])
     func malformedAcks(kind: String) async throws {
-        let cloud = try CloudHarness(identity: "ack_timeout = \"500ms\"")
+        let cloud = try CloudHarness(identity: "ack_timeout = \"500ms\"\nmax_attempts = 20")
         try await cloud.responder.setBehaviour("{\"mode\":\"malformed\",\"malformed\":\"\(kind)\"}")
         let id = CloudHarness.id(6)
         #expect(try cloud.create(id, wait: false).status == 0)
@@ -89,7 +89,7 @@ struct IdentityRoundTripTests {
         try await cloud.responder.setBehaviour("{\"mode\":\"success\"}")
         _ = try await cloud.waitForStatus("the request acked") { $0.queued == 0 && $0.inFlight == 0 }
         let got = try cloud.submit(.get, ControlArguments(id: id)).first?.result?.identity
-        #expect(got?.state == "acked")
+        #expect(got?.state == "acked", "\(String(describing: got))\n\(cloud.agent.log().suffix(3000))")
         #expect((got?.requests?.first?.attempts ?? 0) >= 2)
     }
 
@@ -109,7 +109,7 @@ struct IdentityRoundTripTests {
 }
 
 /// The JSON the CLI prints for scripts: parseable, with the fields DESIGN.md §6 promises.
-@Suite("CLI JSON output")
+@Suite("CLI JSON output", .blockingWaits)
 struct CLIJSONTests {
     static func object(_ text: String) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not an object: \(text)")

@@ -116,7 +116,7 @@ struct MQTTConnectionRefusalTests {
         }
         #expect(field == "ca_file")
         #expect(reason.contains("/nonexistent/ca.pem"))
-        try await recorder.wait(for: "the end of the stream") { _ in recorder.finished ? () : nil }
+        try await recorder.wait(for: "the end of the stream", timeout: .seconds(20)) { _ in recorder.finished ? () : nil }
     }
 
     @Test("disconnect while connecting makes connect throw closed")

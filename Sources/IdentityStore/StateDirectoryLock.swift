@@ -9,16 +9,25 @@ final class StateDirectoryLock {
     let path: String
     private var descriptor: Int32
 
-    /// Creates `stateDir` (0700) if missing and takes the lock without waiting.
+    /// How long a held lock is tried again before the store refuses to open: long enough for an agent that
+    /// is just exiting (a systemd restart) to let go, short enough to fail fast when another agent runs.
+    static let patience: Duration = .milliseconds(500)
+
+    /// Creates `stateDir` (0700) if missing and takes the lock, waiting at most `patience`.
     init(stateDir: String) throws(StoreError) {
         try Self.createDirectory(stateDir)
         path = stateDir + "/agent.lock"
         // O_CLOEXEC: a child the agent spawns must not inherit, and so keep, the lock.
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StoreError.stateDir(path: path, operation: "open lock file", errno: errno) }
+        let deadline = ContinuousClock.now + Self.patience
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let failure = errno
             if failure == EINTR { continue }
+            if failure == EWOULDBLOCK, ContinuousClock.now < deadline {
+                usleep(25_000)
+                continue
+            }
             if failure == EWOULDBLOCK {
                 let holder = Self.readPID(fd)
                 close(fd)

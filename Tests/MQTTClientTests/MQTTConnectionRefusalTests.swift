@@ -100,7 +100,7 @@ struct MQTTConnectionRefusalTests {
         let error = await mqttError { try await MQTTConnection(options: options).connect() }
         #expect(error == .timedOut(after: .milliseconds(300)))
         // Generous bound: parallel tests can delay the timer, but it must not wait for a TCP or TLS timeout.
-        #expect(ContinuousClock.now - started < .seconds(8))
+        #expect(ContinuousClock.now - started < .seconds(25))
     }
 
     @Test("an unreadable CA file is an invalid option naming ca_file, before any network traffic")

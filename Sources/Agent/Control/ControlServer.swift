@@ -17,7 +17,9 @@ struct ControlSocketError: Error, CustomStringConvertible {
 /// to the engine and writes back what the engine answers. Limits: `maxConnections` at once,
 /// `maxControlLineBytes` per line, `idleTimeout` to send a request.
 final class ControlServer: @unchecked Sendable {
-    static let maxConnections = 64
+    /// Connections served at once. A connection's thread ends a moment after its client hangs up, so a client
+    /// that reconnects at once briefly counts twice: leave room for twice the clients expected.
+    static let maxConnections = 128
     static let idleTimeoutSeconds = 30
 
     let path: String

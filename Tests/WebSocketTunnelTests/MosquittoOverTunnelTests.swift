@@ -22,7 +22,7 @@ private enum MQTTPacket {
     static let disconnect: [UInt8] = [0xE0, 0x00]
 }
 
-@Suite("MQTT through the tunnel to a real mosquitto", .serialized, .blockingWaits)
+@Suite("MQTT through the tunnel to a real mosquitto", .serialized)
 struct MosquittoOverTunnelTests {
     @Test("CONNECT, SUBSCRIBE and a PUBLISH round trip reach mosquitto and come back")
     func roundTrip() async throws {

@@ -1,5 +1,4 @@
 import Testing
-import TestSupport
 import WebSocketTunnel
 
 /// MQTT 3.1.1 packets written by hand: the MQTT client library is another module's business.

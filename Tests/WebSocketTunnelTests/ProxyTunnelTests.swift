@@ -1,5 +1,4 @@
 import Testing
-import TestSupport
 import WebSocketTunnel
 
 @Suite("Reaching the endpoint through an HTTP CONNECT proxy", .serialized)

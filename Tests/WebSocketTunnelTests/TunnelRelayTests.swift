@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import TestSupport
 import WebSocketTunnel
 
 /// Opens a tunnel to a fresh echo endpoint started with `options`.

@@ -66,7 +66,11 @@ struct StaticSourceTests {
         #expect(reads.load(ordering: .relaxed) == 1)
         #expect(refresher.expiration == nil)
         refresher.invalidate()
-        try await Task.sleep(for: .milliseconds(300))
+        // Soon, not within a fixed 300 ms: on a busy machine the loop's task may wait for a thread.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while reads.load(ordering: .relaxed) < 2, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(reads.load(ordering: .relaxed) == 2)
         loop.cancel()
         await loop.value

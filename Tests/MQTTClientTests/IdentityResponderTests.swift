@@ -4,15 +4,17 @@ import MQTTClient
 import TestSupport
 import Testing
 
-@Suite("The identity-responder fixture answers like the cloud", .blockingWaits)
+@Suite("The identity-responder fixture answers like the cloud")
 struct IdentityResponderTests {
     let broker: TestBroker
     let responder: TestIdentityResponder
     let module = try! ModuleID("line-3")
 
-    init() throws {
-        broker = try TestBroker()
-        responder = try TestIdentityResponder(broker: broker)
+    init() async throws {
+        // Started on a thread of their own: their synchronous start-up must not hold the threads tests share.
+        let broker = try await onOwnThread { try TestBroker() }
+        self.broker = broker
+        responder = try await onOwnThread { try TestIdentityResponder(broker: broker) }
     }
 
     /// A connected client subscribed to this module's acks.

@@ -3,12 +3,13 @@ import MQTTClient
 import TestSupport
 import Testing
 
-@Suite("MQTT connection against a real mosquitto", .blockingWaits)
+@Suite("MQTT connection against a real mosquitto")
 struct MQTTConnectionTests {
     let broker: TestBroker
 
-    init() throws {
-        broker = try TestBroker()
+    init() async throws {
+        // Started on a thread of its own: its synchronous start-up must not hold the threads tests share.
+        broker = try await onOwnThread { try TestBroker() }
     }
 
     @Test("connects with a client certificate over TLS")
@@ -127,6 +128,11 @@ struct MQTTConnectionTests {
         #expect(disconnect.requestedByClient)
         #expect(disconnect.reasonCode == 0)
         try await recorder.wait(for: "the end of the stream") { _ in recorder.finished ? () : nil }
+        // The broker writes its log line in its own time, possibly after the client has finished.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !broker.log().contains("Received DISCONNECT from clean-disconnect"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         #expect(broker.log().contains("Received DISCONNECT from clean-disconnect"))
         #expect(throws: MQTTError.notConnected) { try connection.publish(topic: "t", payload: []) }
     }

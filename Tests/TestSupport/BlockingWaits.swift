@@ -9,7 +9,9 @@ import Testing
 /// Swift concurrency has one thread per core (two on a small CI machine). A test that waits synchronously, for a
 /// child process, a socket or a CLI run, holds one of them for the whole wait; two such tests at once and every
 /// other test, and every task of the code under test, stops until they are done, so timing checks elsewhere fail.
-/// Tests built on synchronous fixtures (`TestBroker`, `AgentUnderTest`, `ChildProcess`) take this trait.
+/// Suites that keep waiting synchronously (`AgentUnderTest`, CLI runs, `ChildProcess`) take this trait. Suites
+/// that time the code under test in-process stay on the shared threads, where these waits cannot delay them, and
+/// start their synchronous fixtures with `onOwnThread`.
 public struct BlockingWaitsTrait: TestTrait, SuiteTrait, TestScoping {
     /// Applies to every test of a suite that has it.
     public var isRecursive: Bool { true }

@@ -1,5 +1,4 @@
 import Testing
-import TestSupport
 import WebSocketTunnel
 
 /// MQTT 3.1.1 packets written by hand: the MQTT client library is another module's business.
@@ -22,7 +21,7 @@ private enum MQTTPacket {
     static let disconnect: [UInt8] = [0xE0, 0x00]
 }
 
-@Suite("MQTT through the tunnel to a real mosquitto", .serialized, .blockingWaits)
+@Suite("MQTT through the tunnel to a real mosquitto", .serialized)
 struct MosquittoOverTunnelTests {
     @Test("CONNECT, SUBSCRIBE and a PUBLISH round trip reach mosquitto and come back")
     func roundTrip() async throws {

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 import WebSocketTunnel
 
-@Suite("The private Unix socket", .serialized, .blockingWaits)
+@Suite("The private Unix socket", .serialized)
 struct PrivateSocketTests {
     @Test("the runtime directory is created 0700 and the socket file is removed after close")
     func directoryAndCleanup() async throws {

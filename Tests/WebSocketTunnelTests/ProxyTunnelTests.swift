@@ -1,8 +1,7 @@
 import Testing
-import TestSupport
 import WebSocketTunnel
 
-@Suite("Reaching the endpoint through an HTTP CONNECT proxy", .serialized, .blockingWaits)
+@Suite("Reaching the endpoint through an HTTP CONNECT proxy", .serialized)
 struct ProxyTunnelTests {
     @Test("the tunnel goes through the proxy with Basic credentials and relays as usual")
     func authenticatedProxy() async throws {

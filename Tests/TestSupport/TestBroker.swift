@@ -77,7 +77,7 @@ public final class TestBroker: @unchecked Sendable {
             do {
                 try start()
                 return
-            } catch where attempt < 5 && log().contains("Address already in use") {
+            } catch where attempt < 5 && (log().contains("Address already in use") || log().contains("Unable to create websockets listener")) {
                 kill()
                 try? FileManager.default.removeItem(atPath: logFile)
             }

@@ -1,1 +1,0 @@
-// CloudCredentials: see ARCHITECTURE.md

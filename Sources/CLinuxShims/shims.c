@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <sys/socket.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/xattr.h>
 #include "CLinuxShims.h"
@@ -22,3 +23,5 @@ short gateway_pollrdhup(void) { return POLLRDHUP; }
 int gateway_set_access_acl(const char *path, const void *value, size_t size) {
     return setxattr(path, "system.posix_acl_access", value, size, 0);
 }
+
+void gateway_name_this_thread(const char *name) { pthread_setname_np(pthread_self(), name); }

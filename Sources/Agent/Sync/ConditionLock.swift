@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinuxShims
 import GatewayCore
 
 /// A mutex with a condition variable, for threads that block (the engine thread, control connections).
@@ -70,6 +71,8 @@ func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
         &thread, nil,
         { raw in
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            // Linux allows 15 bytes plus the terminator.
+            gateway_name_this_thread(String(box.name.prefix(15)))
             box.body()
             return nil
         }, box)

@@ -17,4 +17,7 @@ short gateway_pollrdhup(void);
 /* setxattr(path, "system.posix_acl_access", …): the control socket's ACL for agent.readers_group. */
 int gateway_set_access_acl(const char *path, const void *value, size_t size);
 
+/* pthread_setname_np(pthread_self(), name): thread names show in `top -H` and in core dumps. */
+void gateway_name_this_thread(const char *name);
+
 #endif

@@ -157,3 +157,33 @@ struct AgentServiceTests {
         #expect(refusals == 1, "logged once, then retried slowly:\n\(agent.log())")
     }
 }
+
+/// SIGHUP re-reads the log level from the configuration file.
+@Suite("Log level reload", .blockingWaits)
+struct LogLevelReloadTests {
+    @Test("SIGHUP applies a changed agent.log_level without a restart")
+    func sighupChangesLevel() async throws {
+        let broker = try TestBroker()
+        let agent = try AgentServiceTests.agent(broker)
+        defer { agent.remove() }
+        try agent.start()
+        _ = try agent.cli(["status"])
+        #expect(agent.log().contains(" info control: control request"), "the test config starts at debug")
+
+        let config = try String(contentsOfFile: agent.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "log_level = \"debug\"", with: "log_level = \"warning\"")
+        _ = try agent.directory.file("gateway-agent.toml", contents: config, mode: 0o600)
+        agent.reload()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !agent.log().contains("identities.d reconciled declared=0 requests=0"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let before = agent.log().count
+        _ = try agent.cli(["status"])
+        _ = try agent.cli(["identity", "list"])
+        let after = String(agent.log().dropFirst(before))
+        #expect(!after.contains(" info ") && !after.contains(" debug "), "nothing below warning after SIGHUP:\n\(after)")
+        #expect(agent.stop() == .exited(0))
+    }
+}

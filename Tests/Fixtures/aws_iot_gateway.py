@@ -47,6 +47,8 @@ import threading
 import time
 import urllib.parse
 
+from websocket_frames import FrameSocket
+
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 SERVICE = "iotdevicegateway"
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -211,53 +213,16 @@ class Gateway:
         return "ERROR unknown command %s" % verb
 
 
-class Connection:
+class Connection(FrameSocket):
     """One upgraded client connection and its relay to the broker."""
 
     def __init__(self, gateway, sock, key):
+        super().__init__(sock)
         self.gateway = gateway
-        self.sock = sock
         self.key = key
-        self.send_lock = threading.Lock()
-        self.buffer = b""
         self.target = None
         self.end_reason = None
         self.end_lock = threading.Lock()
-
-    def recv_exact(self, count):
-        while len(self.buffer) < count:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("client closed")
-            self.buffer += chunk
-        data, self.buffer = self.buffer[:count], self.buffer[count:]
-        return data
-
-    def read_frame(self):
-        first, second = self.recv_exact(2)
-        fin, opcode = bool(first & 0x80), first & 0x0F
-        masked, length = bool(second & 0x80), second & 0x7F
-        if length == 126:
-            (length,) = struct.unpack("!H", self.recv_exact(2))
-        elif length == 127:
-            (length,) = struct.unpack("!Q", self.recv_exact(8))
-        if not masked:
-            raise ConnectionError("unmasked client frame")
-        mask = self.recv_exact(4)
-        data = self.recv_exact(length)
-        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
-        return fin, opcode, payload
-
-    def send_frame(self, opcode, payload):
-        length = len(payload)
-        if length < 126:
-            head = struct.pack("!BB", 0x80 | opcode, length)
-        elif length <= 0xFFFF:
-            head = struct.pack("!BBH", 0x80 | opcode, 126, length)
-        else:
-            head = struct.pack("!BBQ", 0x80 | opcode, 127, length)
-        with self.send_lock:
-            self.sock.sendall(head + payload)
 
     def end(self, reason, close_code=None):
         """Ends the connection from the gateway's side (drop, close, revoke, the broker went away)."""

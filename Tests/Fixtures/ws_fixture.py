@@ -18,6 +18,8 @@ import sys
 import threading
 import urllib.parse
 
+from websocket_frames import FrameSocket, UnmaskedFrame
+
 # The test that starts us may do so from a thread that blocks signals; its stop() must still reach us.
 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
@@ -38,57 +40,24 @@ class ClientGone(Exception):
     pass
 
 
-class Connection:
+class Connection(FrameSocket):
     """One client connection: frame reading and (locked) frame writing."""
 
     def __init__(self, sock, options, events):
-        self.sock = sock
+        super().__init__(sock)
         self.options = options
         self.events = events
-        self.send_lock = threading.Lock()
-        self.buffer = b""
         self.close_sent = False
 
-    def recv_exact(self, count):
-        while len(self.buffer) < count:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ClientGone()
-            self.buffer += chunk
-        data, self.buffer = self.buffer[:count], self.buffer[count:]
-        return data
-
     def read_frame(self):
-        first, second = self.recv_exact(2)
-        fin, opcode = bool(first & 0x80), first & 0x0F
-        masked, length = bool(second & 0x80), second & 0x7F
-        if length == 126:
-            (length,) = struct.unpack("!H", self.recv_exact(2))
-        elif length == 127:
-            (length,) = struct.unpack("!Q", self.recv_exact(8))
-        if not masked:
+        try:
+            return super().read_frame()
+        except UnmaskedFrame:
             self.events.log("UNMASKED")
             self.send_close(1002, "client frames must be masked")
             raise ClientGone()
-        key = self.recv_exact(4)
-        payload = bytes(b ^ key[i % 4] for i, b in enumerate(self.recv_exact(length)))
-        return fin, opcode, payload
-
-    def send_raw(self, data):
-        with self.send_lock:
-            self.sock.sendall(data)
-
-    @staticmethod
-    def header(fin, opcode, length):
-        first = (0x80 if fin else 0) | opcode
-        if length < 126:
-            return struct.pack("!BB", first, length)
-        if length <= 0xFFFF:
-            return struct.pack("!BBH", first, 126, length)
-        return struct.pack("!BBQ", first, 127, length)
-
-    def send_frame(self, opcode, payload, fin=True):
-        self.send_raw(self.header(fin, opcode, len(payload)) + payload)
+        except ConnectionError:
+            raise ClientGone()
 
     def send_message(self, payload):
         size = self.options.fragment

@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "CloudCredentials",
             dependencies: [
-                "GatewayCore", "CryptoSupport", "HTTPClient", .product(name: "Logging", package: "swift-log"),
+                "GatewayCore", "CryptoSupport", "HTTPClient", "AgentLogging", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         // TLS + RFC 6455 client for the aws-websocket transport.

@@ -54,6 +54,10 @@ public struct AgentSection: Sendable {
     public var pruneIdentities = false
     public var logLevel = LogLevelSetting.info
     public var logFormat = LogFormat.text
+    /// A failure that keeps repeating is logged once, then summarised at most once per this interval.
+    public var logRepeatInterval: Duration = .seconds(600)
+    /// Requests one client uid may have in progress at once on the control socket (`wait`s included).
+    public var controlMaxRequestsPerClient = 16
     public init() {}
 }
 

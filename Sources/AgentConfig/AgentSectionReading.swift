@@ -1,7 +1,7 @@
 import GatewayCore
 
 extension ConfigBuilder {
-    /// `[agent]`: identity of the gateway, local paths, groups and logging.
+    /// `[agent]`: identity of the gateway, local paths, groups, logging and control-socket limits.
     mutating func readAgentSection() {
         var agent = AgentSection()
         let moduleExpected = "a module id: 1 to 64 characters of A-Z a-z 0-9 . _ -"
@@ -22,6 +22,10 @@ extension ConfigBuilder {
         agent.pruneIdentities = reader.boolean("agent.prune_identities")?.value ?? agent.pruneIdentities
         agent.logLevel = choice("agent.log_level", default: agent.logLevel)
         agent.logFormat = choice("agent.log_format", default: agent.logFormat)
+        agent.logRepeatInterval = duration(
+            "agent.log_repeat_interval", default: agent.logRepeatInterval, minimum: .seconds(1), maximum: .seconds(86400))
+        agent.controlMaxRequestsPerClient = integer(
+            "agent.control_max_requests_per_client", default: agent.controlMaxRequestsPerClient, within: 1...128)
         configuration.agent = agent
     }
 }

@@ -1,3 +1,4 @@
+import AgentLogging
 import FoundationEssentials
 import GatewayCore
 import Logging
@@ -8,8 +9,9 @@ import Synchronization
 /// `run()` refreshes `refreshBefore` ahead of expiry; `current()` hands out the held session, refreshing first
 /// when it is about to expire. A failed refresh keeps the previous session in use while it is valid and is
 /// retried with exponential backoff and full jitter (honouring `Retry-After`); permanent errors (a rejected
-/// token, a bad setting) are logged once and retried at the slowest pace. Concurrent requests for a refresh
-/// share one fetch. Every wait is cancellable.
+/// token, a bad setting) are retried at the slowest pace. A failure that repeats is logged once, then summarised
+/// once per `logRepeatInterval` (``RepeatedFailureLog``). Concurrent requests for a refresh share one fetch.
+/// Every wait is cancellable.
 public final class CredentialRefresher: Sendable {
     /// The one fetch in progress, shared by everyone waiting for it.
     private typealias Fetch = Task<Result<CloudSession, CredentialError>, Never>
@@ -24,20 +26,21 @@ public final class CredentialRefresher: Sendable {
         var failures = 0
         var lastError: CredentialError?
         var retryNotBefore: ContinuousClock.Instant?
-        /// The message of the permanent error last logged, so that repeats are not logged again.
-        var reportedPermanent: String?
+        /// The last refusal was a repeat not logged at info, so neither is the fetch it causes.
+        var quietRefetch = false
     }
 
     /// What happened to one fetch, decided under the lock and logged outside it.
     private enum Outcome {
-        case obtained(CloudSession, afterFailures: Int)
-        case failed(CredentialError, attempt: Int, retryIn: Duration, firstReport: Bool, held: CloudSession?)
+        case obtained(CloudSession, afterFailures: Int, quietly: Bool)
+        case failed(CredentialError, attempt: Int, retryIn: Duration, held: CloudSession?)
         case cancelled
     }
 
     private let source: any CredentialSource
     private let timing: RefreshTiming
     private let logger: Logger
+    private let failures: RepeatedFailureLog
     private let onChange: @Sendable (CloudSession) -> Void
     private let now: @Sendable () -> Date
     private let state = Mutex(State())
@@ -49,17 +52,20 @@ public final class CredentialRefresher: Sendable {
     /// A refresher for `source`.
     ///
     /// - Parameters:
-    ///   - logger: receives one line per refresh and failure (permanent failures once); never a secret.
+    ///   - logger: receives one line per refresh and per new failure, summaries of repeats; never a secret.
+    ///   - logRepeatInterval: at most one summary line per repeating failure in this time.
     ///   - onChange: called with every newly obtained session, outside any lock.
     ///   - now: the wall clock compared with credential expiry.
     public init(
         source: any CredentialSource, timing: RefreshTiming = RefreshTiming(), logger: Logger,
+        logRepeatInterval: Duration = RepeatedFailureLog.defaultInterval,
         onChange: @escaping @Sendable (CloudSession) -> Void = { _ in },
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.source = source
         self.timing = timing
         self.logger = logger
+        self.failures = RepeatedFailureLog(logger: logger, interval: logRepeatInterval)
         self.onChange = onChange
         self.now = now
     }
@@ -151,7 +157,9 @@ public final class CredentialRefresher: Sendable {
             return true
         }
         guard changed else { return }
-        logger.info("credentials marked as refused; fetching new ones")
+        // A refusal that keeps coming back (a revoked permission, a wrong clock) repeats with every attempt.
+        let logged = failures.failed("credentials marked as refused; fetching new ones", level: .info)
+        state.withLock { $0.quietRefetch = !logged }
         wake.signal()
     }
 
@@ -198,9 +206,9 @@ public final class CredentialRefresher: Sendable {
                     state.failures = 0
                     state.lastError = nil
                     state.retryNotBefore = nil
-                    state.reportedPermanent = nil
+                    state.quietRefetch = false
                 }
-                return .obtained(session, afterFailures: state.failures)
+                return .obtained(session, afterFailures: state.failures, quietly: state.quietRefetch)
             case .failure(let error) where error.kind == .cancelled:
                 return .cancelled
             case .failure(let error):
@@ -209,48 +217,42 @@ public final class CredentialRefresher: Sendable {
                 var random = SystemRandomNumberGenerator()
                 let delay = timing.retryDelay(failures: state.failures, error: error, using: &random)
                 state.retryNotBefore = ContinuousClock.now + delay
-                let firstReport = !error.isPermanent || state.reportedPermanent != error.message
-                if error.isPermanent { state.reportedPermanent = error.message }
                 let held = state.session.flatMap { Self.isValid($0, at: now) && !state.invalidated ? $0 : nil }
-                return .failed(error, attempt: state.failures, retryIn: delay, firstReport: firstReport, held: held)
+                return .failed(error, attempt: state.failures, retryIn: delay, held: held)
             }
         }
         log(outcome)
-        if case .obtained(let session, _) = outcome { onChange(session) }
+        if case .obtained(let session, _, _) = outcome { onChange(session) }
         wake.signal()
         return result
     }
 
     private func log(_ outcome: Outcome) {
         switch outcome {
-        case .obtained(let session, let failures):
+        case .obtained(let session, let failures, let quietly):
+            self.failures.cleared(Self.refreshFailed)
             var metadata: Logger.Metadata = [
                 "region": "\(session.region)", "accessKeyID": "\(session.credentials.redactedAccessKeyID)",
                 "expiration": "\(session.expiration.map(isoText) ?? "never")",
             ]
             if let endpoint = session.iotEndpoint { metadata["iotEndpoint"] = "\(endpoint)" }
             let recovered = failures > 0 ? " after \(failures) failed attempt\(failures == 1 ? "" : "s")" : ""
-            logger.info("credentials obtained\(recovered)", metadata: metadata)
-        case .failed(let error, let attempt, let retryIn, let firstReport, let held):
+            logger.log(level: quietly ? .debug : .info, "credentials obtained\(recovered)", metadata: metadata)
+        case .failed(let error, let attempt, let retryIn, let held):
             let keeping =
                 held.map { " The current credentials stay in use until \($0.expiration.map(isoText) ?? "revoked")." }
                 ?? ""
-            let metadata: Logger.Metadata = ["attempt": "\(attempt)", "retryIn": "\(retryIn.briefText)"]
-            if !firstReport {
-                logger.debug("credential refresh still failing: \(error.message)", metadata: metadata)
-            } else if error.isPermanent {
-                logger.error(
-                    "credential refresh failed: \(error.message). Retrying every few minutes until fixed.\(keeping)",
-                    metadata: metadata)
-            } else {
-                logger.warning(
-                    "credential refresh failed: \(error.message). Retrying in \(retryIn.briefText).\(keeping)",
-                    metadata: metadata)
-            }
+            let retrying = error.isPermanent ? "Retrying every few minutes until fixed" : "Retrying in \(retryIn.briefText)"
+            failures.failed(
+                Self.refreshFailed, cause: error.message, level: error.isPermanent ? .error : .warning,
+                message: "\(Self.refreshFailed): \(error.message). \(retrying).\(keeping)",
+                metadata: ["attempt": "\(attempt)", "retryIn": "\(retryIn.briefText)"])
         case .cancelled:
             logger.debug("credential refresh cancelled")
         }
     }
+
+    private static let refreshFailed = "credential refresh failed"
 
     /// Waits for a shared fetch; cancelling the waiter cancels the fetch (only shutdown does that).
     private static func result(

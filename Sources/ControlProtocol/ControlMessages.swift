@@ -82,13 +82,15 @@ public enum ControlErrorCode: String, Codable, Sendable, CaseIterable {
     case notFound = "not-found"
     /// Too many connections or the agent is stopping.
     case unavailable
+    /// This client uid already has as many requests in progress (or connections open) as it may: retry shortly.
+    case busy
     case `internal`
 
     /// DESIGN.md §6 exit codes.
     public var exitCode: Int32 {
         switch self {
         case .malformed, .tooLarge, .unsupportedVersion, .invalidInput, .refused, .forbidden, .notFound: 2
-        case .unavailable: 5
+        case .unavailable, .busy: 5
         case .internal: 1
         }
     }

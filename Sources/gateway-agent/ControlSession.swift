@@ -25,7 +25,7 @@ struct ControlSession {
             while true {
                 let response = try client.receive()
                 if let error = response.error, !response.ok {
-                    printError(error.message)
+                    printError(error.code == .busy ? "the agent is busy, retry shortly: \(error.message)" : error.message)
                     if options.json { printJSON(response) }
                     return error.code.exitCode
                 }

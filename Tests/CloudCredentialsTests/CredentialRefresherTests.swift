@@ -21,12 +21,15 @@ struct CredentialRefresherTests {
         let changes = Changes()
         let refresher: CredentialRefresher
 
-        init(_ label: String, _ responses: [FakeOrganizationEndpoint.Response], timing: RefreshTiming) throws {
+        init(
+            _ label: String, _ responses: [FakeOrganizationEndpoint.Response], timing: RefreshTiming,
+            logRepeatInterval: Duration = .seconds(600)
+        ) throws {
             fixture = try OrganizationFixture(label, responses)
             let changes = self.changes
             refresher = CredentialRefresher(
                 source: fixture.source(requestTimeout: .seconds(3)), timing: timing, logger: log.logger,
-                onChange: { changes.append($0) })
+                logRepeatInterval: logRepeatInterval, onChange: { changes.append($0) })
         }
 
         /// Runs the refresher's loop until the endpoint saw its first request and then for `window` more, then
@@ -166,8 +169,11 @@ struct CredentialRefresherTests {
         #expect(harness.gaps.allSatisfy { $0 >= 0.09 }, "\(harness.gaps)")
         #expect(harness.refresher.session == nil)
         #expect(harness.refresher.lastError?.kind == .unavailable)
-        // One warning per failed attempt (the last request may have been cut short by the end of the test).
-        #expect((count - 1...count).contains(harness.log.lines.filter { $0.level == .warning }.count))
+        // One warning for the first failed attempt; each repeat is a debug line (the last request may have been cut
+        // short by the end of the test).
+        #expect(harness.log.lines.filter { $0.level == .warning }.count == 1)
+        let repeats = harness.log.lines.filter { $0.level == .debug && $0.metadata["repeat"] == "true" }.count
+        #expect((count - 2...count - 1).contains(repeats))
     }
 
     @Test("a permanent error is retried at the slowest pace and logged once")
@@ -183,9 +189,37 @@ struct CredentialRefresherTests {
         let errors = harness.log.lines.filter { $0.level == .error }
         #expect(errors.count == 1)
         #expect(errors.first?.message.contains("token rejected") == true)
-        let repeats = harness.log.lines.filter { $0.level == .debug && $0.message.contains("still failing") }.count
+        let repeats = harness.log.lines.filter { $0.level == .debug && $0.metadata["repeat"] == "true" }.count
         #expect((count - 2...count - 1).contains(repeats))
         harness.expectNoSecretsLogged()
+    }
+
+    @Test("a failure that keeps repeating is summarised once per log_repeat_interval")
+    func repeatsSummarised() async throws {
+        let harness = try Harness(
+            "summarised", [.reply(status: 503, body: "down")], timing: Self.fast(retryMinimum: 0.05, retryMaximum: 0.1),
+            logRepeatInterval: .seconds(1))
+        await harness.run(window: .milliseconds(3500))
+        let warnings = harness.log.lines.filter { $0.level == .warning }
+        #expect(harness.fixture.requests.count >= 15, "the attempts went on meanwhile")
+        #expect((3...5).contains(warnings.count), "\(warnings.map(\.message))")
+        #expect(warnings.first?.message.hasPrefix("credential refresh failed: organization endpoint") == true)
+        let summaries = warnings.dropFirst()
+        #expect(summaries.allSatisfy { $0.message.hasPrefix("credential refresh failed: repeated ") }, "\(summaries)")
+        #expect(summaries.allSatisfy { $0.metadata["error"]?.contains("HTTP 503") == true }, "\(summaries)")
+    }
+
+    @Test("a refusal that keeps coming back is logged once, and so are the fetches it causes")
+    func repeatedRefusalsQuiet() async throws {
+        let harness = try Harness("refused-again", [.credentials()], timing: Self.fast())
+        for _ in 0..<5 {
+            harness.refresher.invalidate(try await harness.refresher.current())
+        }
+        _ = try await harness.refresher.current()
+        #expect(harness.fixture.requests.count == 6)
+        let info = harness.log.lines.filter { $0.level == .info }.map(\.message)
+        #expect(info.filter { $0.hasPrefix("credentials marked as refused") }.count == 1, "\(info)")
+        #expect(info.filter { $0.hasPrefix("credentials obtained") }.count == 2, "the first, and the one after the first refusal: \(info)")
     }
 
     @Test("Retry-After is honoured by the loop and by current()")

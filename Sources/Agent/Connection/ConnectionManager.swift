@@ -1,5 +1,6 @@
 import FoundationEssentials
 import AgentConfig
+import AgentLogging
 import GatewayCore
 import Logging
 import MQTTClient
@@ -9,8 +10,9 @@ import Synchronization
 /// and reconnects after every loss with exponential backoff and full jitter.
 ///
 /// One `MQTTConnection` per attempt; only this type creates or closes them.
-/// Errors that retrying cannot fix (refused certificate or credentials) are logged once
-/// with what to do, then retried at the slowest pace (`broker.reconnect_max`).
+/// Errors that retrying cannot fix (refused certificate or credentials) are logged with what to do,
+/// then retried at the slowest pace (`broker.reconnect_max`). Every failure goes through `failures`:
+/// logged once, then summarised once per `agent.log_repeat_interval` until the connection is up again.
 final class ConnectionManager: Sendable {
     /// A connection that stayed up this long resets the backoff.
     static let stableAfter: Duration = .seconds(30)
@@ -21,11 +23,12 @@ final class ConnectionManager: Sendable {
     private let reconnectMin: Duration
     private let reconnectMax: Duration
     private let logger: Logger
+    private let failures: RepeatedFailureLog
     private let current = Mutex<MQTTConnection?>(nil)
 
     init(
         source: any BrokerTargetSource, inbox: EngineInbox, ackSubscription: String, reconnectMin: Duration,
-        reconnectMax: Duration, logger: Logger
+        reconnectMax: Duration, logger: Logger, failures: RepeatedFailureLog
     ) {
         self.source = source
         self.inbox = inbox
@@ -33,38 +36,39 @@ final class ConnectionManager: Sendable {
         self.reconnectMin = reconnectMin
         self.reconnectMax = reconnectMax
         self.logger = logger
+        self.failures = failures
     }
 
     /// Connects and reconnects until the task is cancelled; then disconnects cleanly.
     func run() async {
         var backoff = Backoff(minimum: reconnectMin, maximum: reconnectMax)
-        var lastPermanent: String?
+        let endpoint = source.endpointDescription
         while !Task.isCancelled {
-            inbox.post(.connectionState(.connecting, endpoint: source.endpointDescription, error: nil))
+            inbox.post(.connectionState(.connecting, endpoint: endpoint, error: nil))
             var delay: Duration
             do {
                 let upFor = try await connectAndServe()
                 if upFor >= Self.stableAfter { backoff.reset() }
-                lastPermanent = nil
                 delay = backoff.next()
             } catch {
                 let (text, permanent) = describe(error)
-                inbox.post(.connectionState(.disconnected, endpoint: source.endpointDescription, error: text))
+                inbox.post(.connectionState(.disconnected, endpoint: endpoint, error: text))
                 if permanent {
-                    if text != lastPermanent {
-                        logger.error("cannot connect, retrying slowly", metadata: ["error": "\(text)", "retry": "\(DurationText.format(reconnectMax))"])
-                    }
-                    lastPermanent = text
                     delay = reconnectMax
+                    failures.failed(
+                        "cannot connect, retrying slowly", endpoint: endpoint, cause: text, level: .error,
+                        metadata: ["error": "\(text)", "retry": "\(DurationText.format(reconnectMax))"])
                 } else {
-                    lastPermanent = nil
                     delay = backoff.next()
-                    logger.warning("cannot connect", metadata: ["error": "\(text)", "retry in": "\(delay.milliseconds)ms"])
+                    failures.failed(
+                        "cannot connect", endpoint: endpoint, cause: text,
+                        metadata: ["error": "\(text)", "retry in": "\(delay.milliseconds)ms"])
                 }
             }
             if Task.isCancelled { break }
             try? await Task.sleep(for: delay)
         }
+        failures.cleared()
         stop()
     }
 
@@ -86,6 +90,8 @@ final class ConnectionManager: Sendable {
 
         try await connection.connect()
         _ = try connection.subscribe(ackSubscription, qos: 1)
+        // Connected: what failed before is over (its summary goes before the engine's "connected").
+        failures.cleared()
         var events = connection.events.makeAsyncIterator()
 
         // The broker handles SUBSCRIBE before the PUBLISHes that follow it on this connection,
@@ -109,8 +115,10 @@ final class ConnectionManager: Sendable {
         case .published(let messageID):
             inbox.post(.published(messageID: messageID))
         case .publishRejected(let messageID, let code, let reason):
-            // The request stays in flight; its ack timeout resends it.
-            logger.warning("broker rejected a publish", metadata: ["messageId": "\(messageID)", "reasonCode": "\(code)", "reason": "\(reason)"])
+            // The request stays in flight; its ack timeout resends it, and is refused again while the policy stands.
+            failures.failed(
+                "broker rejected a publish", cause: "\(reason) (\(code))",
+                metadata: ["messageId": "\(messageID)", "reasonCode": "\(code)", "reason": "\(reason)"])
         case .message(let message):
             inbox.post(.message(topic: message.topic, payload: message.payload, correlationData: message.correlationData))
         case .subscribed(_, let granted):

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AgentLogging
 import CLinuxShims
 import ControlProtocol
 import GatewayCore
@@ -11,6 +12,9 @@ struct ControlConnection {
     let fd: Int32
     let policy: AccessPolicy
     let inbox: EngineInbox
+    let quota: ClientQuota
+    /// Refusals repeat as often as a client retries: logged through this, once per uid and interval.
+    let failures: RepeatedFailureLog
     let logger: Logger
 
     func serve() {
@@ -19,11 +23,18 @@ struct ControlConnection {
             logger.warning("control connection without peer credentials, closed")
             return
         }
+        let client = "uid \(peer.peer.uid)"
         guard peer.access != .deny else {
-            logger.warning("control connection refused: not allowed", metadata: ["peer": "\(peer.peer)"])
+            failures.failed("control connection refused: not allowed", endpoint: client, metadata: ["peer": "\(peer.peer)"])
             write(.failure(id: "", ControlError(.forbidden, "uid \(peer.peer.uid) is not allowed to use the agent: add it to agent.control_group or agent.readers_group")))
             return
         }
+        if let busy = quota.openConnection(uid: peer.peer.uid) {
+            failures.failed(Self.overLimit, endpoint: client, cause: busy.message, metadata: ["peer": "\(peer.peer)"])
+            write(.failure(id: "", busy))
+            return
+        }
+        defer { quota.closeConnection(uid: peer.peer.uid) }
         var timeout = timeval(tv_sec: ControlServer.idleTimeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
 
@@ -43,11 +54,20 @@ struct ControlConnection {
             let request: ControlRequest
             switch ControlCoding.decodeRequest(line) {
             case .failure(let error):
-                logger.warning("malformed control request", metadata: ["peer": "\(peer.peer)", "error": "\(error.message)"])
+                failures.failed(
+                    "malformed control request", endpoint: client, cause: error.message,
+                    metadata: ["peer": "\(peer.peer)", "error": "\(error.message)"])
                 guard write(.failure(id: ControlCoding.requestID(of: line), error)) else { return }
                 continue
             case .success(let decoded):
                 request = decoded
+            }
+            if let busy = quota.beginRequest(uid: peer.peer.uid) {
+                failures.failed(
+                    Self.overLimit, endpoint: client, cause: busy.message,
+                    metadata: ["peer": "\(peer.peer)", "verb": "\(request.verb.rawValue)"])
+                guard write(.failure(id: request.id, busy)) else { return }
+                continue
             }
             logger.info(
                 "control request",
@@ -57,20 +77,29 @@ struct ControlConnection {
                 ])
             let channel = ResponseChannel()
             inbox.post(.command(request, peer: peer.peer, channel: channel))
-            guard relay(channel) else { return }
+            guard relay(channel, uid: peer.peer.uid) else { return }
         }
     }
 
+    /// The start of the line logged when a client is refused as busy.
+    static let overLimit = "control client over its limit, answered busy"
+
     /// Writes the engine's answers until the final one; false when the client went away.
-    private func relay(_ channel: ResponseChannel) -> Bool {
+    ///
+    /// The request's slot is given back before its final answer is written, so a client that sends its next
+    /// request as soon as it reads the answer (perhaps on a new connection) never finds it still taken.
+    private func relay(_ channel: ResponseChannel, uid: UInt32) -> Bool {
         while true {
             if let (response, final) = channel.next(timeout: .milliseconds(250)) {
+                if final { quota.endRequest(uid: uid) }
                 guard write(response) else {
+                    if !final { quota.endRequest(uid: uid) }
                     channel.cancel()
                     return false
                 }
                 if final { return true }
             } else if clientHungUp() {
+                quota.endRequest(uid: uid)
                 channel.cancel()
                 return false
             }

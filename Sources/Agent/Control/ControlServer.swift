@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AgentLogging
 import CLinuxShims
 import ControlProtocol
 import GatewayCore
@@ -15,7 +16,7 @@ struct ControlSocketError: Error, CustomStringConvertible {
 ///
 /// One thread accepts; each connection gets its own thread that reads request lines, hands them
 /// to the engine and writes back what the engine answers. Limits: `maxConnections` at once,
-/// `maxControlLineBytes` per line, `idleTimeout` to send a request.
+/// `maxControlLineBytes` per line, `idleTimeout` to send a request, and the `ClientQuota` of each uid.
 final class ControlServer: @unchecked Sendable {
     /// Connections served at once. A connection's thread ends a moment after its client hangs up, so a client
     /// that reconnects at once briefly counts twice: leave room for twice the clients expected.
@@ -26,16 +27,23 @@ final class ControlServer: @unchecked Sendable {
     private let listener: Int32
     private let policy: AccessPolicy
     private let inbox: EngineInbox
+    private let quota: ClientQuota
+    private let failures: RepeatedFailureLog
     private let logger: Logger
     private let lock = ConditionLock()
     private var active = 0
     private var stopped = false
 
     /// Binds `path` (mode 0660, group `controlGID`, read access for `readersGID` through an ACL entry).
-    init(path: String, policy: AccessPolicy, readersGID: UInt32?, inbox: EngineInbox, logger: Logger) throws {
+    init(
+        path: String, policy: AccessPolicy, readersGID: UInt32?, inbox: EngineInbox, quota: ClientQuota,
+        failures: RepeatedFailureLog, logger: Logger
+    ) throws {
         self.path = path
         self.policy = policy
         self.inbox = inbox
+        self.quota = quota
+        self.failures = failures
         self.logger = logger
 
         var address = sockaddr_un()
@@ -103,6 +111,8 @@ final class ControlServer: @unchecked Sendable {
         unlink(path)
     }
 
+    private static let outOfDescriptors = "control socket: out of file descriptors"
+
     private func acceptLoop() {
         while true {
             let client = gateway_accept_cloexec(listener)
@@ -110,12 +120,14 @@ final class ControlServer: @unchecked Sendable {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 if lock.withLock({ stopped }) { return }
                 if errno == EMFILE || errno == ENFILE {
-                    logger.error("control socket: out of file descriptors")
+                    failures.failed(Self.outOfDescriptors, level: .error)
                     usleep(100_000)
                     continue
                 }
                 return
             }
+            failures.cleared(Self.outOfDescriptors)
+            failures.flushDue()
             let admitted = lock.withLock { () -> Bool in
                 guard active < Self.maxConnections, !stopped else { return false }
                 active += 1
@@ -129,7 +141,10 @@ final class ControlServer: @unchecked Sendable {
                 continue
             }
             startThread(name: "control-conn") {
-                ControlConnection(fd: client, policy: self.policy, inbox: self.inbox, logger: self.logger).serve()
+                ControlConnection(
+                    fd: client, policy: self.policy, inbox: self.inbox, quota: self.quota, failures: self.failures,
+                    logger: self.logger
+                ).serve()
                 self.lock.withLock { self.active -= 1 }
             }
         }

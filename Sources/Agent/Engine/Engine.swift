@@ -1,3 +1,4 @@
+import AgentLogging
 import ControlProtocol
 import FoundationEssentials
 import GatewayCore
@@ -25,6 +26,8 @@ final class Engine: @unchecked Sendable {
         var maxSleep: Duration = .seconds(1)
         /// Called when the connection state changes: systemd STATUS=.
         var statusChanged: @Sendable (String) -> Void = { _ in }
+        /// `agent.log_repeat_interval`: resends and store failures repeat per request.
+        var logRepeatInterval = RepeatedFailureLog.defaultInterval
     }
 
     let inbox = EngineInbox()
@@ -33,6 +36,7 @@ final class Engine: @unchecked Sendable {
     private let settings: Settings
     private let store: IdentityStore
     private let logger: Logger
+    private let repeats: RepeatedFailureLog
     private let intake: RequestIntake
     private let ackParser: AckParser
     private var scheduler: Scheduler
@@ -71,6 +75,7 @@ final class Engine: @unchecked Sendable {
         self.store = store
         self.settings = settings
         self.logger = logger
+        repeats = RepeatedFailureLog(logger: logger, interval: settings.logRepeatInterval)
         intake = RequestIntake(validator: validator, defaultAck: settings.defaultAck)
         ackParser = AckParser(moduleID: settings.moduleID)
         scheduler = Scheduler(settings: settings.scheduler)
@@ -142,8 +147,8 @@ final class Engine: @unchecked Sendable {
             let (resend, giveUp) = scheduler.expire(at: now)
             for correlationID in resend {
                 let request = scheduler.request(correlationID)!
-                logger.info(
-                    "no ack yet, sending again",
+                repeats.failed(
+                    "no ack yet, sending again", level: .info,
                     metadata: requestMetadata(request).merging(["waited": "\(scheduler.ackWait(afterAttempt: request.attempts))"]) { a, _ in a })
             }
             for correlationID in giveUp {
@@ -151,6 +156,7 @@ final class Engine: @unchecked Sendable {
                 changes.failed(request, reason: FailureReason.noAck, message: "no ack after \(request.attempts) attempts")
             }
             apply(changes)
+            repeats.flushDue()
 
             if let done = stopDone {
                 finishForShutdown()
@@ -412,7 +418,9 @@ final class Engine: @unchecked Sendable {
             try store.apply(set.changes)
         } catch {
             // The requests stay pending in memory and in the store: they are sent again and acked again.
-            logger.error("cannot record outcomes", metadata: ["count": "\(set.changes.count)", "error": "\(error)"])
+            repeats.failed(
+                "cannot record outcomes", cause: "\(error)", level: .error,
+                metadata: ["count": "\(set.changes.count)", "error": "\(error)"])
             return
         }
         for (request, state) in set.finished {
@@ -458,7 +466,7 @@ final class Engine: @unchecked Sendable {
                 // The timestamp and attempt count are stored before the publish, so a crash cannot change them.
                 try store.apply(sent.map { .sent(correlationID: $0.correlationID, timestamp: $0.timestamp!, attempts: $0.attempts) })
             } catch {
-                logger.error("cannot record sends, holding them", metadata: ["error": "\(error)"])
+                repeats.failed("cannot record sends, holding them", cause: "\(error)", level: .error, metadata: ["error": "\(error)"])
                 scheduler.connectionLost()
                 return
             }

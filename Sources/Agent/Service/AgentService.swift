@@ -105,7 +105,7 @@ final class AgentRuntime: Sendable {
                 if due { _ = notifier.watchdog() }
             },
             maxSleep: min(.seconds(1), (watchdog ?? .seconds(2)) / 2),
-            statusChanged: { _ = notifier.status($0) })
+            statusChanged: { _ = notifier.status($0) }, logRepeatInterval: configuration.agent.logRepeatInterval)
         let validator = RequestValidator(moduleID: moduleID) { (pem: String) throws(ValidationError) in
             try PublicKeyInspector.check(pem)
         }
@@ -130,22 +130,27 @@ final class AgentRuntime: Sendable {
             }
             readersGID = gid
         }
+        let repeatInterval = configuration.agent.logRepeatInterval
         control = try ControlServer(
             path: configuration.agent.controlSocket,
             policy: AccessPolicy(agentUID: geteuid(), controlGID: controlGID, readersGID: readersGID),
-            readersGID: readersGID, inbox: engine.inbox, logger: Logger(label: "control"))
+            readersGID: readersGID, inbox: engine.inbox,
+            quota: ClientQuota(maxRequests: configuration.agent.controlMaxRequestsPerClient),
+            failures: RepeatedFailureLog(logger: Logger(label: "control"), interval: repeatInterval),
+            logger: Logger(label: "control"))
 
         let inbox = engine.inbox
         refresher = CloudCredentialsSetup.source(for: configuration).map { source in
             CredentialRefresher(
                 source: source, timing: CloudCredentialsSetup.timing(for: configuration), logger: Logger(label: "credentials"),
-                onChange: { session in inbox.post(.credentialsExpiry(session.expiration)) })
+                logRepeatInterval: repeatInterval, onChange: { session in inbox.post(.credentialsExpiry(session.expiration)) })
         }
         connection = ConnectionManager(
             source: BrokerTargets.source(for: configuration, refresher: refresher, logger: Logger(label: "tunnel")),
             inbox: engine.inbox, ackSubscription: engine.ackSubscription,
             reconnectMin: configuration.broker.reconnectMin, reconnectMax: configuration.broker.reconnectMax,
-            logger: Logger(label: "connection"))
+            logger: Logger(label: "connection"),
+            failures: RepeatedFailureLog(logger: Logger(label: "connection"), interval: repeatInterval))
     }
 
     /// Starts everything, blocks until SIGTERM/SIGINT, then stops in order; returns the exit code.

@@ -83,7 +83,8 @@ struct ControlSocketTests {
 
     @Test("50 concurrent clients each create 20 identities and wait: all 1,000 acked, none lost")
     func concurrentClients() async throws {
-        let cloud = try CloudHarness()
+        // 50 clients of one uid at once: more than the default agent.control_max_requests_per_client.
+        let cloud = try CloudHarness(agent: "control_max_requests_per_client = 64")
         let failures = Mutex_([String]())
         let socketPath = cloud.agent.socketPath
         let group = DispatchGroup()

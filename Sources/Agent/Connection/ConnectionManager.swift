@@ -57,12 +57,12 @@ final class ConnectionManager: Sendable {
                     delay = reconnectMax
                     failures.failed(
                         "cannot connect, retrying slowly", endpoint: endpoint, cause: text, level: .error,
-                        metadata: ["error": "\(text)", "retry": "\(DurationText.format(reconnectMax))"])
+                        metadata: ["endpoint": "\(endpoint)", "error": "\(text)", "retry": "\(DurationText.format(reconnectMax))"])
                 } else {
                     delay = backoff.next()
                     failures.failed(
                         "cannot connect", endpoint: endpoint, cause: text,
-                        metadata: ["error": "\(text)", "retry in": "\(delay.milliseconds)ms"])
+                        metadata: ["endpoint": "\(endpoint)", "error": "\(text)", "retry in": "\(delay.milliseconds)ms"])
                 }
             }
             if Task.isCancelled { break }

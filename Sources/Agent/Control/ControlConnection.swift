@@ -30,7 +30,9 @@ struct ControlConnection {
             return
         }
         if let busy = quota.openConnection(uid: peer.peer.uid) {
-            failures.failed(Self.overLimit, endpoint: client, cause: busy.message, metadata: ["peer": "\(peer.peer)"])
+            failures.failed(
+                Self.overLimit, endpoint: client, cause: busy.message,
+                metadata: ["peer": "\(peer.peer)", "error": "\(busy.message)"])
             write(.failure(id: "", busy))
             return
         }
@@ -65,7 +67,7 @@ struct ControlConnection {
             if let busy = quota.beginRequest(uid: peer.peer.uid) {
                 failures.failed(
                     Self.overLimit, endpoint: client, cause: busy.message,
-                    metadata: ["peer": "\(peer.peer)", "verb": "\(request.verb.rawValue)"])
+                    metadata: ["peer": "\(peer.peer)", "verb": "\(request.verb.rawValue)", "error": "\(busy.message)"])
                 guard write(.failure(id: request.id, busy)) else { return }
                 continue
             }

@@ -1,0 +1,57 @@
+import Foundation
+import Glibc
+import TestSupport
+import Testing
+
+/// The real agent against a broker that is down: repeated failures must not flood the log.
+@Suite("Quiet logs while offline", .blockingWaits)
+struct QuietLogTests {
+    /// The numbers N of the "repeated N times" summaries in `lines`.
+    static func repeatCounts(_ lines: [Substring]) -> [Int] {
+        lines.compactMap { line in
+            line.split(separator: " ").drop { $0 != "repeated" }.dropFirst().first.flatMap { Int($0) }
+        }
+    }
+
+    @Test("an outage logs its first failure, then one summary per log_repeat_interval; reconnecting is logged at once")
+    func outageIsSummarised() async throws {
+        let broker = try TestBroker()
+        let agent = try AgentServiceTests.agent(broker)
+        defer { agent.remove() }
+        // A drop-in: at info level, with retries every 20–50 ms and a 1 s interval, a few seconds stand for hours.
+        _ = try agent.directory.directory("gateway-agent.d")
+        _ = try agent.directory.file(
+            "gateway-agent.d/quiet.toml",
+            contents: """
+                [agent]
+                log_level = "info"
+                log_repeat_interval = "1s"
+                [broker]
+                reconnect_min = "20ms"
+                reconnect_max = "50ms"
+                """)
+        broker.stop()
+        try agent.start()
+        try await Task.sleep(for: .seconds(6))
+
+        let outage = agent.log().split(separator: "\n")
+        let failures = outage.filter { $0.contains(" connection: cannot connect") }
+        #expect(failures.first?.contains("Connection refused") == true, "\(outage.joined(separator: "\n"))")
+        #expect((2...8).contains(failures.count), "one line per second at most:\n\(failures.joined(separator: "\n"))")
+        let summarised = Self.repeatCounts(failures)
+        #expect(summarised.count == failures.count - 1)
+        #expect(summarised.reduce(0, +) >= 20, "many attempts behind few lines: \(summarised)")
+        #expect(outage.count <= failures.count + 10, "nothing else repeats:\n\(outage.joined(separator: "\n"))")
+
+        try broker.start()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !agent.log().contains(" engine: connected"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let after = agent.log().split(separator: "\n").dropFirst(outage.count)
+        let connected = try #require(after.firstIndex { $0.contains(" engine: connected") }, "\(after)")
+        let pending = after[..<connected].filter { $0.contains(" connection: cannot connect: repeated ") }
+        #expect(pending.count <= 1, "what was still pending is written once, before connected")
+        #expect(agent.stop() == .exited(0))
+    }
+}

@@ -57,10 +57,8 @@ final class ClientQuota: Sendable {
         release(uid) { $0.requests -= 1 }
     }
 
-    /// What `uid` holds now (tests, and the entry is dropped when it holds nothing).
-    func holding(uid: UInt32) -> (connections: Int, requests: Int) {
-        held.withLock { held in held[uid].map { ($0.connections, $0.requests) } ?? (0, 0) }
-    }
+    /// How many uids hold a slot now: one that holds nothing is forgotten, so the table stays small.
+    var clientCount: Int { held.withLock { $0.count } }
 
     private func release(_ uid: UInt32, _ change: (inout Held) -> Void) {
         held.withLock { held in

@@ -23,10 +23,9 @@ struct ControlFairnessTests {
         broker.stop()
         let agent = try AgentServiceTests.agent(broker)
         defer { agent.remove() }
-        _ = try agent.directory.directory("gateway-agent.d")
-        _ = try agent.directory.file(
-            "gateway-agent.d/fairness.toml",
-            contents: """
+        try agent.dropIn(
+            "fairness",
+            """
                 [agent]
                 control_max_requests_per_client = 2
                 readers_group = "nogroup"

@@ -19,10 +19,9 @@ struct QuietLogTests {
         let agent = try AgentServiceTests.agent(broker)
         defer { agent.remove() }
         // A drop-in: at info level, with retries every 20–50 ms and a 1 s interval, a few seconds stand for hours.
-        _ = try agent.directory.directory("gateway-agent.d")
-        _ = try agent.directory.file(
-            "gateway-agent.d/quiet.toml",
-            contents: """
+        try agent.dropIn(
+            "quiet",
+            """
                 [agent]
                 log_level = "info"
                 log_repeat_interval = "1s"

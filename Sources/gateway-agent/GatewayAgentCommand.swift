@@ -14,7 +14,8 @@ struct GatewayAgentCommand: AsyncParsableCommand {
         discussion: """
             Exit codes: 0 success; 1 other error; 2 invalid input, usage, or refused by the agent;
             3 rejected by the cloud (error ack or parent-failed); 4 no outcome (--timeout passed, or no ack
-            after identity.max_attempts); 5 agent not reachable (not running, or permission denied on the socket).
+            after identity.max_attempts); 5 agent not reachable (not running, permission denied on the socket, or
+            busy: too many requests of this user at once, retry shortly).
 
             Examples:
               gateway-agent check-config --config /etc/gateway-agent/gateway-agent.toml

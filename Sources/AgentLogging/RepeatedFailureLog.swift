@@ -6,7 +6,8 @@ import Synchronization
 /// The first occurrence of a failure is written as given. Repeats of the same failure are counted and written as
 /// one summary line per `interval` ("cannot connect: repeated 143 times in the last 10 min"); at debug level each
 /// repeat is written too. Two failures are the same when they have the same `what`, the same `endpoint` and the
-/// same `cause` once its numbers are masked (ports, counters and delays change from one attempt to the next).
+/// same `cause` once the words holding digits are masked (ports, delays, counters and request ids change from one
+/// attempt to the next).
 /// A failure not reported within the interval is written at once, so a new error always shows; one that comes back
 /// while still being reported is only counted, so two alternating errors cannot flood the log either.
 /// `cleared` (the thing works again) writes what is still pending and forgets, so the next failure is written in full.
@@ -57,7 +58,7 @@ public final class RepeatedFailureLog: Sendable {
     /// - Parameters:
     ///   - what: what failed, stable from one attempt to the next ("cannot connect"); starts the summary line.
     ///   - endpoint: where, compared as it is (a host, a uid); added to the summary's metadata.
-    ///   - cause: why, compared with its numbers masked; added to the summary's metadata as `error`.
+    ///   - cause: why, compared with the words holding digits masked; added to the summary's metadata as `error`.
     ///   - message: the full line for a first occurrence (and the debug line of a repeat); `what` when nil.
     @discardableResult
     public func failed(
@@ -134,20 +135,25 @@ public final class RepeatedFailureLog: Sendable {
             metadata: metadata)
     }
 
-    /// `cause` with every run of digits replaced by `#`: "port 8883, retry in 1200ms" and "port 8883, retry in
-    /// 950ms" are the same failure.
+    /// `cause` with every word that holds a digit replaced by `#`: ports, addresses, delays, counters and request
+    /// ids change from one attempt to the next ("port 8883, retry in 1200ms [request id 7f3a-…]" and "port 8883,
+    /// retry in 950ms [request id c01d-…]" are the same failure). A word is a run of letters, digits, `-` and `_`.
     static func signature(of cause: String) -> String {
         var result = ""
-        var inDigits = false
+        var word = ""
+        func endWord() {
+            result += word.contains(where: \.isNumber) ? "#" : word
+            word = ""
+        }
         for character in cause {
-            if character.isASCII && character.isNumber {
-                if !inDigits { result.append("#") }
-                inDigits = true
+            if character.isLetter || character.isNumber || character == "-" || character == "_" {
+                word.append(character)
             } else {
+                endWord()
                 result.append(character)
-                inDigits = false
             }
         }
+        endWord()
         return result
     }
 

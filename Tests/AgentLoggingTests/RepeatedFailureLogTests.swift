@@ -1,4 +1,4 @@
-import AgentLogging
+@testable import AgentLogging
 import Logging
 import Synchronization
 import Testing
@@ -78,6 +78,19 @@ struct RepeatedFailureLogTests {
         failures.failed("cannot connect", endpoint: "broker.example:8883", cause: "broker.example: name resolution failed")
         #expect(output.lines.count == 2)
         #expect(output.lines.last?.hasSuffix("warning connection: cannot connect\n") == true, "\(output.lines)")
+    }
+
+    @Test("request ids, addresses and status numbers do not make a new error; other words do")
+    func signatureMasksWordsWithDigits() {
+        #expect(
+            RepeatedFailureLog.signature(of: "organization endpoint: HTTP 503 [request id 7f3a9c2e-11aa]")
+                == RepeatedFailureLog.signature(of: "organization endpoint: HTTP 502 [request id c01d5e-ff02]"))
+        #expect(
+            RepeatedFailureLog.signature(of: "cannot connect to 192.0.2.7:8883: Connection refused")
+                == "cannot connect to #.#.#.#:#: Connection refused")
+        #expect(
+            RepeatedFailureLog.signature(of: "name resolution failed")
+                != RepeatedFailureLog.signature(of: "Connection refused"))
     }
 
     @Test("another endpoint with the same error is another failure")

@@ -21,15 +21,12 @@ struct CredentialRefresherTests {
         let changes = Changes()
         let refresher: CredentialRefresher
 
-        init(
-            _ label: String, _ responses: [FakeOrganizationEndpoint.Response], timing: RefreshTiming,
-            logRepeatInterval: Duration = .seconds(600)
-        ) throws {
+        init(_ label: String, _ responses: [FakeOrganizationEndpoint.Response], timing: RefreshTiming) throws {
             fixture = try OrganizationFixture(label, responses)
             let changes = self.changes
             refresher = CredentialRefresher(
                 source: fixture.source(requestTimeout: .seconds(3)), timing: timing, logger: log.logger,
-                logRepeatInterval: logRepeatInterval, onChange: { changes.append($0) })
+                onChange: { changes.append($0) })
         }
 
         /// Runs the refresher's loop until the endpoint saw its first request and then for `window` more, then
@@ -194,19 +191,23 @@ struct CredentialRefresherTests {
         harness.expectNoSecretsLogged()
     }
 
-    @Test("a failure that keeps repeating is summarised once per log_repeat_interval")
-    func repeatsSummarised() async throws {
+    @Test("repeated failures are counted; the fetch that succeeds writes their count before 'credentials obtained'")
+    func repeatsSummarisedOnRecovery() async throws {
+        let down = FakeOrganizationEndpoint.Response.reply(status: 503, body: "down")
         let harness = try Harness(
-            "summarised", [.reply(status: 503, body: "down")], timing: Self.fast(retryMinimum: 0.05, retryMaximum: 0.1),
-            logRepeatInterval: .seconds(1))
-        await harness.run(window: .milliseconds(3500))
-        let warnings = harness.log.lines.filter { $0.level == .warning }
-        #expect(harness.fixture.requests.count >= 15, "the attempts went on meanwhile")
-        #expect((3...5).contains(warnings.count), "\(warnings.map(\.message))")
-        #expect(warnings.first?.message.hasPrefix("credential refresh failed: organization endpoint") == true)
-        let summaries = warnings.dropFirst()
-        #expect(summaries.allSatisfy { $0.message.hasPrefix("credential refresh failed: repeated ") }, "\(summaries)")
-        #expect(summaries.allSatisfy { $0.metadata["error"]?.contains("HTTP 503") == true }, "\(summaries)")
+            "summarised", [down, down, down, .credentials()], timing: Self.fast(retryMinimum: 0.05, retryMaximum: 0.1))
+        let loop = Task { await harness.refresher.run() }
+        #expect(await eventually(timeout: .seconds(30)) { harness.changes.keys.count == 1 })
+        loop.cancel()
+        await loop.value
+        let lines = harness.log.lines.filter { $0.level >= .info }
+        #expect(lines.count == 3, "\(lines.map(\.message))")
+        #expect(lines.first?.message.hasPrefix("credential refresh failed: organization endpoint") == true)
+        let summary = lines.dropFirst().first
+        #expect(summary?.level == .warning)
+        #expect(summary?.message.hasPrefix("credential refresh failed: repeated 2 times in the last ") == true)
+        #expect(summary?.metadata["error"]?.contains("HTTP 503") == true, "\(String(describing: summary))")
+        #expect(lines.last?.message == "credentials obtained after 3 failed attempts")
     }
 
     @Test("a refusal that keeps coming back is logged once, and so are the fetches it causes")

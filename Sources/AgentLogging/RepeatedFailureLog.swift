@@ -126,8 +126,10 @@ public final class RepeatedFailureLog: Sendable {
 
     private func summary(of entry: Entry, now: ContinuousClock.Instant) -> Line {
         var metadata = entry.metadata
-        if !entry.endpoint.isEmpty, metadata["endpoint"] == nil { metadata["endpoint"] = "\(entry.endpoint)" }
-        if !entry.cause.isEmpty, metadata["error"] == nil { metadata["error"] = "\(entry.cause)" }
+        // The endpoint and the cause, unless the caller's metadata already shows them under a name of its own.
+        let shown = Set(metadata.values.map { "\($0)" })
+        if !entry.endpoint.isEmpty, !shown.contains(entry.endpoint) { metadata["endpoint"] = "\(entry.endpoint)" }
+        if !entry.cause.isEmpty, !shown.contains(entry.cause) { metadata["error"] = "\(entry.cause)" }
         let times = entry.repeats == 1 ? "once" : "\(entry.repeats) times"
         return Line(
             level: entry.level,

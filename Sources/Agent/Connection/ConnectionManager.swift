@@ -12,9 +12,9 @@ import Synchronization
 /// One `MQTTConnection` per attempt; only this type creates or closes them.
 /// Errors that retrying cannot fix (refused certificate or credentials) are logged with what to do,
 /// then retried at the slowest pace (`broker.reconnect_max`). Every failure goes through `failures`:
-/// logged once, then summarised once per `agent.log_repeat_interval` until the connection is up again.
+/// logged once, then summarised once per `agent.log_repeat_interval` until a connection stays up (`stableAfter`).
 final class ConnectionManager: Sendable {
-    /// A connection that stayed up this long resets the backoff.
+    /// A connection that stayed up this long resets the backoff and ends the outage in the log.
     static let stableAfter: Duration = .seconds(30)
 
     private let source: any BrokerTargetSource
@@ -90,8 +90,13 @@ final class ConnectionManager: Sendable {
 
         try await connection.connect()
         _ = try connection.subscribe(ackSubscription, qos: 1)
-        // Connected: what failed before is over (its summary goes before the engine's "connected").
-        failures.cleared()
+        // A connection that stays up ends the outage: what is still pending is written, and the next failure is
+        // news again. One dropped sooner (a duplicate client id, a policy that closes it) is the same outage.
+        let recovered = Task { [failures] in
+            try await Task.sleep(for: Self.stableAfter)
+            failures.cleared()
+        }
+        defer { recovered.cancel() }
         var events = connection.events.makeAsyncIterator()
 
         // The broker handles SUBSCRIBE before the PUBLISHes that follow it on this connection,

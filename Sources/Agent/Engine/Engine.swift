@@ -53,6 +53,8 @@ final class Engine: @unchecked Sendable {
     private var malformedAcks = 0
     private let startedAt = ContinuousClock.now
     private var rateLimited = false
+    /// The last drop repeated one already logged: the reconnect after it is logged at debug only.
+    private var reconnectIsRepeat = false
 
     private struct Waiter {
         var channel: ResponseChannel
@@ -115,13 +117,16 @@ final class Engine: @unchecked Sendable {
                     self.publisher = publisher
                     messageIDs.removeAll()
                     setConnection(.connected, endpoint: endpoint, error: nil)
-                    logger.info(
+                    // After a drop that was only counted (a connection that keeps being dropped), no news either.
+                    logger.log(
+                        level: reconnectIsRepeat ? .debug : .info,
                         "connected", metadata: ["endpoint": "\(endpoint)", "backlog": "\(scheduler.pendingCount)", "session": "\(note)"])
                 case .disconnected(let reason):
                     // Logged even when a failed publish already dropped the publisher.
                     if connection == .connected {
-                        logger.warning(
-                            "disconnected", metadata: ["reason": "\(reason)", "unacknowledged": "\(scheduler.inFlight.count)"])
+                        reconnectIsRepeat = !repeats.failed(
+                            "disconnected", endpoint: endpoint, cause: reason,
+                            metadata: ["reason": "\(reason)", "unacknowledged": "\(scheduler.inFlight.count)"])
                     }
                     publisher = nil
                     messageIDs.removeAll()

@@ -12,16 +12,7 @@ struct FlappingConnectionTests {
         let agents = try (0..<2).map { _ in try AgentServiceTests.agent(broker) }
         defer { for agent in agents { agent.remove() } }
         for agent in agents {
-            try agent.dropIn(
-                "quiet",
-                """
-                [agent]
-                log_level = "info"
-                log_repeat_interval = "1s"
-                [broker]
-                reconnect_min = "20ms"
-                reconnect_max = "100ms"
-                """)
+            try agent.dropIn("quiet", QuietLogTests.secondsForHours)
             try agent.start()
         }
         let watched = agents[0]
@@ -36,8 +27,7 @@ struct FlappingConnectionTests {
         let dropLines = log.filter { $0.contains(" engine: disconnected") }
         let summarised = QuietLogTests.repeatCounts(dropLines)
         #expect(summarised.reduce(0, +) >= 10, "the session went back and forth: \(summarised)")
-        let times = dropLines.compactMap(QuietLogTests.secondOfDay)
-        let gaps = zip(times, times.dropFirst()).map { ($1 - $0 + 86_400).truncatingRemainder(dividingBy: 86_400) }
+        let gaps = QuietLogTests.gaps(dropLines)
         #expect(gaps.allSatisfy { $0 >= 0.9 }, "one line per second at most: \(gaps)")
         let reconnects = log.filter { $0.contains(" engine: connected") }
         #expect(reconnects.count <= 3, "reconnects after a counted drop are debug lines:\n\(reconnects.joined(separator: "\n"))")

@@ -13,6 +13,16 @@ struct QuietLogTests {
         }
     }
 
+    /// A drop-in: at info level, with retries every 20–100 ms and a 1 s interval, seconds stand for hours.
+    static let secondsForHours = """
+        [agent]
+        log_level = "info"
+        log_repeat_interval = "1s"
+        [broker]
+        reconnect_min = "20ms"
+        reconnect_max = "100ms"
+        """
+
     /// Seconds since midnight of a text log line's timestamp (`2026-11-23T20:18:27.708Z warning …`).
     static func secondOfDay(_ line: Substring) -> Double? {
         guard let t = line.firstIndex(of: "T"), let z = line.firstIndex(of: "Z"), t < z else { return nil }
@@ -21,22 +31,19 @@ struct QuietLogTests {
         return parts[0] * 3600 + parts[1] * 60 + parts[2]
     }
 
+    /// Seconds between consecutive lines, by their timestamps. A line's timestamp is taken when it is written, a
+    /// moment after the decision to write it: compare with 0.9 s for a 1 s interval.
+    static func gaps(_ lines: [Substring]) -> [Double] {
+        let times = lines.compactMap(secondOfDay)
+        return zip(times, times.dropFirst()).map { ($1 - $0 + 86_400).truncatingRemainder(dividingBy: 86_400) }
+    }
+
     @Test("an outage logs its first failure, then one summary per log_repeat_interval; reconnecting is logged at once")
     func outageIsSummarised() async throws {
         let broker = try TestBroker()
         let agent = try AgentServiceTests.agent(broker)
         defer { agent.remove() }
-        // A drop-in: at info level, with retries every 20–50 ms and a 1 s interval, seconds stand for hours.
-        try agent.dropIn(
-            "quiet",
-            """
-                [agent]
-                log_level = "info"
-                log_repeat_interval = "1s"
-                [broker]
-                reconnect_min = "20ms"
-                reconnect_max = "50ms"
-                """)
+        try agent.dropIn("quiet", Self.secondsForHours)
         broker.stop()
         try agent.start()
         var failures: [Substring] = []
@@ -50,10 +57,8 @@ struct QuietLogTests {
 
         #expect(failures.first?.contains("Connection refused") == true, "\(outage.joined(separator: "\n"))")
         // By the agent's own timestamps: never two lines about it within the interval, however slow the machine.
-        let times = failures.compactMap(Self.secondOfDay)
-        #expect(times.count == failures.count)
-        let gaps = zip(times, times.dropFirst()).map { ($1 - $0 + 86_400).truncatingRemainder(dividingBy: 86_400) }
-        // A line's timestamp is taken when it is written, a moment after the decision: allow for that moment.
+        let gaps = Self.gaps(failures)
+        #expect(gaps.count == failures.count - 1)
         #expect(gaps.allSatisfy { $0 >= 0.9 }, "one line per second at most: \(gaps)\n\(failures.joined(separator: "\n"))")
         let summarised = Self.repeatCounts(failures)
         #expect(summarised.count == failures.count - 1)

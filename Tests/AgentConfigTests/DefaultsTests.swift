@@ -121,6 +121,8 @@ struct DefaultsTests {
             "identity.ack_timeout", "identity.max_attempts", "identity.max_inflight",
             "identity.max_publish_rate", "identity.default_ack", "proxy.url", "proxy.credentials_file",
             "proxy.no_proxy",
+            // Issue 9: bounded outbox and metrics.
+            "identity.max_queue", "identity.max_request_age", "metrics.listen", "metrics.textfile", "metrics.interval",
         ]
         #expect(Set(ConfigLoader.keys) == Set(design))
         #expect(ConfigLoader.keys.count == design.count)

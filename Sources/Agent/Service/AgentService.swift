@@ -70,6 +70,7 @@ final class AgentRuntime: Sendable {
     private let control: ControlServer
     private let connection: ConnectionManager
     private let refresher: CredentialRefresher?
+    private let metrics: MetricsExport?
     private let notifier: SystemdNotifier
     private let stopRequest = ConditionLock()
     private let stopSignal = Mutex<Int32?>(nil)
@@ -93,6 +94,8 @@ final class AgentRuntime: Sendable {
                 maxInflight: configuration.identity.maxInflight, ackTimeout: configuration.identity.ackTimeout,
                 maxAttempts: configuration.identity.maxAttempts),
             maxPublishRate: configuration.identity.maxPublishRate, defaultAck: configuration.identity.defaultAck,
+            limits: OutboxLimits(maxQueue: configuration.identity.maxQueue, maxRequestAge: configuration.identity.maxRequestAge),
+            publishesStatus: !configuration.metrics.listen.isEmpty || !configuration.metrics.textfile.isEmpty,
             transport: configuration.broker.transport.rawValue,
             credentialSource: configuration.credentials.source.rawValue, version: AgentVersion.current,
             heartbeat: {
@@ -135,6 +138,8 @@ final class AgentRuntime: Sendable {
             policy: AccessPolicy(agentUID: geteuid(), controlGID: controlGID, readersGID: readersGID),
             readersGID: readersGID, inbox: engine.inbox, logger: Logger(label: "control"))
 
+        metrics = try MetricsExport(settings: configuration.metrics, engine: engine, logger: Logger(label: "metrics"))
+
         let inbox = engine.inbox
         refresher = CloudCredentialsSetup.source(for: configuration).map { source in
             CredentialRefresher(
@@ -152,6 +157,7 @@ final class AgentRuntime: Sendable {
     func runUntilSignalled() -> Int32 {
         engine.start()
         control.start()
+        metrics?.start()
         reloadIdentities()
         SignalWatcher.start { [self] signal in
             switch signal {
@@ -178,6 +184,7 @@ final class AgentRuntime: Sendable {
         logger.notice("stopping", metadata: ["signal": "\(signal)"])
         _ = notifier.stopping()
         control.stop()
+        metrics?.stop()
         let engineDone = ConditionLock()
         let finished = Mutex(false)
         engine.inbox.post(

@@ -93,7 +93,8 @@ struct OutboxBoundsTests {
 
     @Test("declared identities wait for room in a full outbox, then are accepted without a reload")
     func declaredIdentitiesWaitForRoom() async throws {
-        let cloud = try CloudHarness(identity: "max_queue = 2", start: false)
+        // A short ack wait: the agent may publish before the responder is subscribed again.
+        let cloud = try CloudHarness(identity: "max_queue = 2\nack_timeout = \"1s\"", start: false)
         cloud.broker.stop()
         for n in 1...4 {
             try cloud.agent.declare("d\(n).toml", DeclaredIdentitiesTests.file(CloudHarness.id(n)))

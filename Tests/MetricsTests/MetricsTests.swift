@@ -69,15 +69,8 @@ struct MetricsEndpointTests {
         let listener = try MetricsListener(host: "127.0.0.1", port: 0) { "# TYPE demo gauge\ndemo 1\n" }
         startListener(listener)
         defer { listener.stop() }
-        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let silent = try connectLoopback(port: listener.port)
         defer { close(silent) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(listener.port).bigEndian
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(silent, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
         #expect(try httpGet(port: listener.port).status == 200)
         // The listener closed the silent connection after its timeout instead of leaving it open.
         var buffer = [UInt8](repeating: 0, count: 512)

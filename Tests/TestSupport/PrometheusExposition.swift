@@ -128,19 +128,10 @@ public struct PrometheusExposition {
 
 /// One plain HTTP/1.1 exchange with 127.0.0.1:`port`: the status code, the head and the body.
 public func httpExchange(port: Int, request: String) throws -> (status: Int, head: String, body: String) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { throw ChildProcessError("socket: \(String(cString: strerror(errno)))") }
+    let fd = try connectLoopback(port: port)
     defer { close(fd) }
     var timeout = timeval(tv_sec: 10, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { throw ChildProcessError("connect to port \(port): \(String(cString: strerror(errno)))") }
     let bytes = Array(request.utf8)
     guard send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { throw ChildProcessError("send failed") }
     var answer: [UInt8] = []
@@ -160,4 +151,23 @@ public func httpExchange(port: Int, request: String) throws -> (status: Int, hea
 /// `GET path` on 127.0.0.1:`port`.
 public func httpGet(port: Int, path: String = "/metrics") throws -> (status: Int, head: String, body: String) {
     try httpExchange(port: port, request: "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+}
+
+/// A TCP connection to 127.0.0.1:`port`; the caller closes it.
+public func connectLoopback(port: Int) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw ChildProcessError("socket: \(String(cString: strerror(errno)))") }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else {
+        let reason = String(cString: strerror(errno))
+        close(fd)
+        throw ChildProcessError("connect to port \(port): \(reason)")
+    }
+    return fd
 }

@@ -74,6 +74,15 @@ struct MetricsScrapeTests {
         #expect(try httpGet(port: port, path: "/").status == 404)
     }
 
+    @Test("a listen address in use stops the start, naming the key and the reason")
+    func listenAddressInUse() throws {
+        let broker = try TestBroker()
+        let cloud = try CloudHarness(extra: "[metrics]\nlisten = \"127.0.0.1:\(broker.certificatePort)\"\n", start: false)
+        #expect(throws: ChildProcessError.self) { try cloud.agent.start() }
+        #expect(cloud.agent.log().contains("metrics.listen: cannot listen on 127.0.0.1:\(broker.certificatePort): Address already in use"))
+        #expect(access(cloud.agent.socketPath, F_OK) != 0, "no control socket left behind")
+    }
+
     @Test("the textfile is rewritten every interval, parses, and matches status --json")
     func textfileMatchesStatus() async throws {
         let directory = try TempDirectory(prefix: "textfile")

@@ -30,6 +30,21 @@ struct OutboxBoundsTests {
         #expect(try cloud.create(CloudHarness.id(4)).status == 0)
     }
 
+    @Test("an operator's retry needs a place in the outbox like a new request")
+    func retryRefusedWhenFull() async throws {
+        let cloud = try CloudHarness(identity: "max_queue = 1")
+        let failed = CloudHarness.id(1)
+        try await cloud.responder.setBehaviour("{\"mode\":\"error\",\"error\":\"quota\",\"identities\":[\"\(failed)\"]}")
+        #expect(try cloud.create(failed).status == 3)
+        cloud.broker.stop()
+        _ = try await cloud.waitForStatus("disconnected") { $0.connection != "connected" }
+        #expect(try cloud.create(CloudHarness.id(2), wait: false).status == 0)
+        let retry = try cloud.agent.cli(["identity", "retry", "--id", failed])
+        #expect(retry.status == 2 && retry.stderr.contains("outbox full"), "\(retry)")
+        let still = try cloud.status()
+        #expect(still.failed == 1 && still.queued == 1 && still.counters?.refused == 1)
+    }
+
     @Test("a request older than max_request_age fails with reason expired and is never sent")
     func queuedRequestExpires() async throws {
         let cloud = try CloudHarness(identity: "max_request_age = \"2s\"")

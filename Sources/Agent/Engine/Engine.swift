@@ -333,6 +333,10 @@ final class Engine: @unchecked Sendable {
             throw ControlError(
                 .refused, "the latest request of \(id) is \(latest.state.rawValue), not failed: only failed requests can be retried or dismissed")
         }
+        // A retry puts the request back into the outbox, so it needs a place there like a new one.
+        if request.verb == .retry, let full = settings.limits.refusal(pending: scheduler.pendingCount + admittedThisTurn, needed: 1) {
+            throw full
+        }
         let change: RequestChange =
             request.verb == .retry ? .retried(correlationID: latest.correlationID) : .dismissed(correlationID: latest.correlationID)
         let updated = try store.apply([change]).first.flatMap { $0 } ?? latest

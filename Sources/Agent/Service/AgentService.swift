@@ -117,6 +117,9 @@ final class AgentRuntime: Sendable {
             logger.notice("requests waiting from before", metadata: ["backlog": "\(engine.backlog)"])
         }
 
+        // Before the control socket: a listen address that cannot be bound stops the start leaving nothing behind.
+        metrics = try MetricsExport(settings: configuration.metrics, engine: engine, logger: Logger(label: "metrics"))
+
         let agentGroup = getegid()
         let controlGID: UInt32
         if configuration.agent.controlGroup.isEmpty {
@@ -137,8 +140,6 @@ final class AgentRuntime: Sendable {
             path: configuration.agent.controlSocket,
             policy: AccessPolicy(agentUID: geteuid(), controlGID: controlGID, readersGID: readersGID),
             readersGID: readersGID, inbox: engine.inbox, logger: Logger(label: "control"))
-
-        metrics = try MetricsExport(settings: configuration.metrics, engine: engine, logger: Logger(label: "metrics"))
 
         let inbox = engine.inbox
         refresher = CloudCredentialsSetup.source(for: configuration).map { source in

@@ -29,6 +29,7 @@ extension ConfigBuilder {
             let age = duration("identity.max_request_age", default: fallback ?? .zero, minimum: .seconds(1), expectedText: expected)
             return age == .zero ? nil : age
         }
+        // Looked up through the reader all the same, so that the key counts as known.
         _ = reader.string("identity.max_request_age", expected: expected)
         return nil
     }

@@ -9,7 +9,8 @@ import Testing
 struct OutboxBoundsTests {
     @Test("a full outbox refuses a new command with exit 2 and the reason; everything accepted is still sent")
     func fullQueueRefused() async throws {
-        let cloud = try CloudHarness(identity: "max_queue = 3")
+        // A short ack wait: the agent may publish before the responder is subscribed again.
+        let cloud = try CloudHarness(identity: "max_queue = 3\nack_timeout = \"1s\"")
         cloud.broker.stop()
         _ = try await cloud.waitForStatus("disconnected") { $0.connection != "connected" }
         let accepted = (1...3).map { CloudHarness.id($0) }

@@ -60,8 +60,10 @@ final class Engine: @unchecked Sendable {
     private var rateLimited = false
     /// Successful connections since start; every one after the first is a reconnect.
     private var connections = 0
-    /// Commands refused because the outbox was full, since start.
+    /// Commands refused because the outbox was full, since start; and as of the last log line about it.
     private var refusedFull = 0
+    private var refusedFullLogged = 0
+    private var lastRefusalLogged: ContinuousClock.Instant?
     private var ackLatency = Histogram(bounds: Engine.ackLatencyBounds)
     /// Requests admitted this turn, not yet committed (they count toward `identity.max_queue`).
     private var admittedThisTurn = 0
@@ -267,9 +269,16 @@ final class Engine: @unchecked Sendable {
             return fail(error)
         } catch let full as OutboxFull {
             refusedFull += 1
-            logger.warning(
-                "outbox full, command refused",
-                metadata: ["verb": "\(request.verb.rawValue)", "pending": "\(full.pending)", "max_queue": "\(full.limit)"])
+            // A client retrying in a loop must not flood the journal: one line a minute at most, with the count.
+            if lastRefusalLogged.map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true {
+                logger.warning(
+                    "outbox full, commands refused",
+                    metadata: [
+                        "refused": "\(refusedFull - refusedFullLogged)", "pending": "\(full.pending)", "max_queue": "\(full.limit)",
+                    ])
+                lastRefusalLogged = .now
+                refusedFullLogged = refusedFull
+            }
             return fail(full.controlError)
         } catch {
             logger.error("control request failed", metadata: ["verb": "\(request.verb.rawValue)", "error": "\(error)"])

@@ -57,6 +57,8 @@ let package = Package(
             name: "AgentLogging",
             dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
+        // Prometheus text format, a tiny /metrics responder and the node_exporter textfile.
+        .target(name: "Metrics", dependencies: ["CLinuxShims"], swiftSettings: strict),
         // sd_notify over $NOTIFY_SOCKET (one datagram; no libsystemd needed).
         .target(name: "SystemdNotify", swiftSettings: strict),
         // Composition: scheduler, ack matcher, connection manager, control server.
@@ -65,7 +67,7 @@ let package = Package(
             dependencies: [
                 "GatewayCore", "CryptoSupport", "AgentConfig", "IdentityStore", "MQTTClient",
                 "CloudCredentials", "WebSocketTunnel", "ControlProtocol", "AgentLogging", "SystemdNotify", "CLinuxShims",
-                .product(name: "Logging", package: "swift-log"),
+                "Metrics", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         // The executable: argument-parser commands, nothing else.
@@ -111,6 +113,7 @@ let package = Package(
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AgentLoggingTests", dependencies: ["AgentLogging"], swiftSettings: strict),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "WebSocketTunnelTests", dependencies: ["WebSocketTunnel", "TestSupport"], swiftSettings: strict),
         .testTarget(

@@ -10,6 +10,7 @@ public struct AgentConfiguration: Sendable {
     public var broker = BrokerSection()
     public var identity = IdentitySection()
     public var proxy = ProxySection()
+    public var metrics = MetricsSection()
     /// The files that were read, main file first, then drop-ins in name order.
     public var sources: [String] = []
 
@@ -150,6 +151,23 @@ public struct IdentitySection: Sendable {
     /// Publishes per second; 0 = unlimited.
     public var maxPublishRate: Double = 100
     public var defaultAck = AckMode.all
+    /// Requests queued or in flight at most; a new one beyond it is refused at accept time.
+    public var maxQueue = 100_000
+    /// A request not acknowledged this long after its acceptance fails with `expired`; nil = no limit.
+    public var maxRequestAge: Duration? = .seconds(7 * 86_400)
+    public init() {}
+}
+
+public struct MetricsSection: Sendable {
+    /// `host:port` of the Prometheus listener; "" = off.
+    public var listen = ""
+    /// Host and port of `listen`, once checked.
+    public var listenHost = ""
+    public var listenPort = 0
+    /// File for node_exporter's textfile collector, rewritten atomically; "" = off.
+    public var textfile = ""
+    /// How often `textfile` is rewritten.
+    public var interval: Duration = .seconds(15)
     public init() {}
 }
 

@@ -21,6 +21,7 @@ struct ConfigBuilder {
         readBrokerSection()
         readIdentitySection()
         readProxySection()
+        readMetricsSection()
         checkConsistency()
         reader.reportUnknownKeys()
         return (configuration, reader.problems)
@@ -31,10 +32,12 @@ struct ConfigBuilder {
     /// A duration of at least `minimum` (and at most `maximum`), or `fallback`.
     mutating func duration(
         _ key: String, default fallback: Duration, minimum: Duration = .milliseconds(1), maximum: Duration? = nil,
-        wholeSeconds: Bool = false
+        wholeSeconds: Bool = false, expectedText: String? = nil
     ) -> Duration {
         let expected: String
-        if let maximum {
+        if let expectedText {
+            expected = expectedText
+        } else if let maximum {
             expected = "a duration from \(quoted(DurationText.format(minimum))) to \(quoted(DurationText.format(maximum)))"
         } else if minimum > .milliseconds(1) {
             expected = "a duration of at least \(quoted(DurationText.format(minimum)))"

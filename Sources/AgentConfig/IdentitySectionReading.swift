@@ -17,6 +17,20 @@ extension ConfigBuilder {
             }
         }
         identity.defaultAck = choice("identity.default_ack", default: identity.defaultAck)
+        identity.maxQueue = integer("identity.max_queue", default: identity.maxQueue, within: 1...10_000_000)
+        identity.maxRequestAge = requestAge(default: identity.maxRequestAge)
         configuration.identity = identity
+    }
+
+    /// `identity.max_request_age`: a duration of at least a second, or "0" for no limit.
+    private mutating func requestAge(default fallback: Duration?) -> Duration? {
+        let expected = "a duration of at least \"1s\" such as \"12h\" or \"7d\", or \"0\" for no limit"
+        guard let node = reader.lookup("identity.max_request_age"), case .string("0") = node.value else {
+            let age = duration("identity.max_request_age", default: fallback ?? .zero, minimum: .seconds(1), expectedText: expected)
+            return age == .zero ? nil : age
+        }
+        // Looked up through the reader all the same, so that the key counts as known.
+        _ = reader.string("identity.max_request_age", expected: expected)
+        return nil
     }
 }

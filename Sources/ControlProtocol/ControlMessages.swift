@@ -237,6 +237,15 @@ public struct StatusView: Codable, Sendable, Equatable {
     public var moduleId: String
     public var version: String
     public var uptimeSeconds: Double
+    /// `identity.max_queue`: queued + in flight at most. Optional fields below are absent from older agents.
+    public var maxQueue: Int?
+    /// `identity.max_request_age` in seconds; null = no limit.
+    public var maxRequestAgeSeconds: Double?
+    /// Connections made after the first one since the agent started.
+    public var reconnects: Int?
+    public var counters: StatusCounters?
+    /// Time from a request's last send to its ack, since the agent started.
+    public var ackLatency: LatencyHistogramView?
 
     public init(
         connection: String, endpoint: String, transport: String, credentialSource: String,
@@ -259,6 +268,48 @@ public struct StatusView: Codable, Sendable, Equatable {
         self.moduleId = moduleId
         self.version = version
         self.uptimeSeconds = uptimeSeconds
+    }
+}
+
+/// Totals of what happened to requests (`status`, and the metrics).
+public struct StatusCounters: Codable, Sendable, Equatable {
+    /// These seven are kept in the store: totals since it was created, unchanged by restarts.
+    public var accepted: Int
+    public var published: Int
+    public var retried: Int
+    public var acked: Int
+    public var failed: Int
+    public var rejected: Int
+    public var expired: Int
+    /// Commands refused because the outbox was full, since the agent started (a refusal stores nothing).
+    public var refused: Int
+
+    public init(
+        accepted: Int, published: Int, retried: Int, acked: Int, failed: Int, rejected: Int, expired: Int, refused: Int
+    ) {
+        self.accepted = accepted
+        self.published = published
+        self.retried = retried
+        self.acked = acked
+        self.failed = failed
+        self.rejected = rejected
+        self.expired = expired
+        self.refused = refused
+    }
+}
+
+/// A cumulative histogram: `counts[i]` observations were at most `bounds[i]` seconds.
+public struct LatencyHistogramView: Codable, Sendable, Equatable {
+    public var bounds: [Double]
+    public var counts: [Int]
+    public var count: Int
+    public var sumSeconds: Double
+
+    public init(bounds: [Double], counts: [Int], count: Int, sumSeconds: Double) {
+        self.bounds = bounds
+        self.counts = counts
+        self.count = count
+        self.sumSeconds = sumSeconds
     }
 }
 
@@ -309,6 +360,7 @@ extension StatusView {
     enum CodingKeys: String, CodingKey {
         case connection, endpoint, transport, credentialSource, credentialsExpireAt, queued, inFlight, failed
         case oldestPendingSeconds, lastError, unknownAcks, malformedAcks, moduleId, version, uptimeSeconds
+        case maxQueue, maxRequestAgeSeconds, reconnects, counters, ackLatency
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -328,5 +380,10 @@ extension StatusView {
         try c.encode(moduleId, forKey: .moduleId)
         try c.encode(version, forKey: .version)
         try c.encode(uptimeSeconds, forKey: .uptimeSeconds)
+        try c.encodeIfPresent(maxQueue, forKey: .maxQueue)
+        try c.encode(maxRequestAgeSeconds, forKey: .maxRequestAgeSeconds)
+        try c.encodeIfPresent(reconnects, forKey: .reconnects)
+        try c.encodeIfPresent(counters, forKey: .counters)
+        try c.encodeIfPresent(ackLatency, forKey: .ackLatency)
     }
 }

@@ -68,3 +68,11 @@ extension FailureReason {
     /// A delete could not go out because a child's delete failed or was dismissed.
     public static let childNotDeleted = "child-not-deleted"
 }
+
+extension FailureReason {
+    /// Not acknowledged within `identity.max_request_age` of its acceptance.
+    public static let expired = "expired"
+
+    /// Reasons the agent decides on itself; any other `lastError` of a failed request came from the cloud.
+    public static let decidedByAgent: Set<String> = [noAck, parentFailed, childNotDeleted, expired]
+}

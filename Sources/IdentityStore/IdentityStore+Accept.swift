@@ -29,6 +29,9 @@ extension IdentityStore {
             for (request, origin) in entries {
                 accepted.append(try insert(request, origin: origin))
             }
+            var delta = OutboxCounters()
+            delta.accepted = accepted.count
+            try add(delta)
             return accepted
         }
     }

@@ -20,15 +20,20 @@ extension IdentityStore {
         return try connection.transaction { () throws(StoreError) in
             var results: [IdentityRequest?] = []
             results.reserveCapacity(changes.count)
+            var delta = OutboxCounters()
             for change in changes {
-                results.append(try record(change, at: now))
+                results.append(try record(change, at: now, counting: &delta))
             }
+            try add(delta)
             return results
         }
     }
 
-    private func record(_ change: RequestChange, at now: Date) throws(StoreError) -> IdentityRequest? {
+    private func record(
+        _ change: RequestChange, at now: Date, counting delta: inout OutboxCounters
+    ) throws(StoreError) -> IdentityRequest? {
         guard var request = try request(correlationID: change.correlationID) else { return nil }
+        let before = request
         switch change {
         case .sent(_, let timestamp, let attempts):
             guard request.state.isPending else { return nil }
@@ -53,6 +58,8 @@ extension IdentityStore {
             guard request.state == .failed else { return nil }
             request.state = .queued
             request.attempts = 0
+            // Accepted again: its age (identity.max_request_age) counts from the retry.
+            request.acceptedAt = now
             request.lastError = nil
             request.lastErrorMessage = nil
         case .dismissed:
@@ -60,17 +67,18 @@ extension IdentityStore {
             request.state = .dismissed
         }
         request.updatedAt = now
+        delta.count(change, before: before)
 
         let update = try connection.statement(
             """
             UPDATE requests SET state = ?2, timestamp = ?3, attempts = ?4, last_error = ?5, last_error_message = ?6,
-                updated_at = ?7
+                updated_at = ?7, accepted_at = ?8
             WHERE sequence = ?1
             """)
         try update.bind(
             .integer(request.sequence), .text(request.state.rawValue), .optional(request.timestamp),
             .integer(Int64(request.attempts)), .optional(request.lastError), .optional(request.lastErrorMessage),
-            .integer(StoredTime.milliseconds(now))
+            .integer(StoredTime.milliseconds(now)), .integer(StoredTime.milliseconds(request.acceptedAt))
         ).run()
         try updateIdentity(after: request, at: now)
         return request

@@ -16,9 +16,12 @@ public final class IdentityStore {
 
     let connection: SQLiteConnection
     private let lock: StateDirectoryLock
+    /// Whether the schema has the `counters` table (only a test opens a store at an older version).
+    let keepsCounters: Bool
 
-    private init(stateDir: String, connection: SQLiteConnection, lock: StateDirectoryLock) {
+    private init(stateDir: String, connection: SQLiteConnection, lock: StateDirectoryLock, keepsCounters: Bool) {
         self.stateDir = stateDir
+        self.keepsCounters = keepsCounters
         self.databasePath = connection.path
         self.connection = connection
         self.lock = lock
@@ -52,7 +55,8 @@ public final class IdentityStore {
         // Gateways have small disks: truncate the WAL back to 4 MiB after each checkpoint.
         try connection.execute("PRAGMA journal_size_limit = 4194304")
         try Schema.migrate(connection, upTo: schemaVersion)
-        return IdentityStore(stateDir: stateDir, connection: connection, lock: lock)
+        return IdentityStore(
+            stateDir: stateDir, connection: connection, lock: lock, keepsCounters: schemaVersion >= Schema.countersVersion)
     }
 
     /// Closes the database and releases the state_dir lock; every later call throws `closed`.

@@ -47,7 +47,24 @@ enum Schema {
                 CREATE INDEX identities_by_parent ON identities(parent);
                 CREATE INDEX identities_by_origin ON identities(origin);
                 """),
+        Migration(
+            name: "outbox counters, seeded from the requests already stored",
+            sql: """
+                CREATE TABLE counters (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
+                INSERT INTO counters (name, value) VALUES
+                    ('accepted', (SELECT count(*) FROM requests)),
+                    ('published', (SELECT coalesce(sum(attempts), 0) FROM requests)),
+                    ('retried', (SELECT coalesce(sum(max(attempts - 1, 0)), 0) FROM requests)),
+                    ('acked', (SELECT count(*) FROM requests WHERE state = 'acked')),
+                    ('failed', (SELECT count(*) FROM requests WHERE state IN ('failed', 'dismissed'))),
+                    ('rejected', (SELECT count(*) FROM requests WHERE state IN ('failed', 'dismissed')
+                        AND last_error NOT IN ('no-ack', 'parent-failed', 'child-not-deleted', 'expired'))),
+                    ('expired', 0);
+                """),
     ]
+
+    /// The first version with the `counters` table.
+    static let countersVersion = 3
 
     /// The version a database has once every migration ran.
     static var currentVersion: Int { migrations.count }

@@ -44,11 +44,13 @@ struct ControlSession {
         }
     }
 
-    /// DESIGN.md §6: acked 0; cloud error or parent-failed 3; no-ack or still pending (timeout) 4.
+    /// DESIGN.md §6: acked 0; cloud error or parent-failed 3; no-ack, expired or still pending (timeout) 4:
+    /// the cloud gave no outcome.
     static func exitCode(forOutcome request: RequestView) -> Int32 {
         switch request.state {
         case RequestState.acked.rawValue: 0
-        case RequestState.failed.rawValue: request.lastError == FailureReason.noAck ? 4 : 3
+        case RequestState.failed.rawValue:
+            request.lastError == FailureReason.noAck || request.lastError == FailureReason.expired ? 4 : 3
         case RequestState.dismissed.rawValue: 3
         default: 4
         }

@@ -89,6 +89,15 @@ struct StatusCommand: ParsableCommand {
             print("oldest:       \(status.oldestPendingSeconds.map { "\(Int($0))s" } ?? "-")")
             print("last error:   \(status.lastError ?? "-")")
             print("acks dropped: \(status.unknownAcks) unknown, \(status.malformedAcks) malformed")
+            if let limit = status.maxQueue {
+                let age = status.maxRequestAgeSeconds.map { "requests expire \(DurationText.format(.seconds(Int64($0)))) after acceptance" }
+                print("outbox:       \(status.queued + status.inFlight) of \(limit) places used; \(age ?? "requests never expire")")
+            }
+            if let reconnects = status.reconnects { print("reconnects:   \(reconnects)") }
+            if let c = status.counters {
+                print("totals:       accepted \(c.accepted), published \(c.published) (\(c.retried) resent), acked \(c.acked), "
+                    + "failed \(c.failed) (\(c.rejected) rejected, \(c.expired) expired); \(c.refused) refused as full since start")
+            }
             print("module:       \(status.moduleId)")
             print("version:      \(status.version), up \(Int(status.uptimeSeconds))s")
         }

@@ -123,6 +123,8 @@ struct DefaultsTests {
             "identity.ack_timeout", "identity.max_attempts", "identity.max_inflight",
             "identity.max_publish_rate", "identity.default_ack", "proxy.url", "proxy.credentials_file",
             "proxy.no_proxy",
+            // Issue 9: bounded outbox and metrics.
+            "identity.max_queue", "identity.max_request_age", "metrics.listen", "metrics.textfile", "metrics.interval",
         ]
         // Keys of later issues: DESIGN.md section 5 allows adding keys, never renaming them.
         let added = ["agent.log_repeat_interval", "agent.control_max_requests_per_client"]

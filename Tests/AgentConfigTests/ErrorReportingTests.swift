@@ -23,7 +23,7 @@ struct ErrorReportingTests {
         try fixture.main(minimal(adding: "[brokr]\nport = 1\nkeepalive = \"60s\"\n"))
         #expect(fixture.problems() == [
             "\(fixture.mainPath):brokr: unknown section [brokr] (did you mean [broker]?); "
-                + "expected one of the sections: agent, credentials, broker, identity, proxy"
+                + "expected one of the sections: agent, credentials, broker, identity, proxy, metrics"
         ])
     }
 

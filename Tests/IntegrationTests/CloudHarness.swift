@@ -13,7 +13,7 @@ final class CloudHarness {
 
     init(
         identity: String = "ack_timeout = \"2s\"", agent agentExtra: String = "", protocolVersion: String = "mqtt5",
-        responderProtocol: String = "mqtt5", start: Bool = true
+        responderProtocol: String = "mqtt5", extra: String = "", start: Bool = true
     ) throws {
         broker = try TestBroker()
         responder = try TestIdentityResponder(broker: broker, protocolVersion: responderProtocol)
@@ -22,7 +22,7 @@ final class CloudHarness {
             broker: AgentBrokerSettings(
                 port: broker.certificatePort, caFile: certificates.caFile, certFile: certificates.clientCertFile,
                 keyFile: certificates.clientKeyFile, protocolVersion: protocolVersion),
-            identity: identity, agent: agentExtra)
+            identity: identity, agent: agentExtra, extra: extra)
         if start { try agent.start() }
     }
 

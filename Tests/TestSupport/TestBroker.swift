@@ -204,7 +204,7 @@ public final class TestBroker: @unchecked Sendable {
 }
 
 /// Small file and socket helpers for the MQTT test fixtures.
-enum MQTTTestCommand {
+public enum MQTTTestCommand {
     struct Failure: Error, CustomStringConvertible {
         let description: String
         init(_ description: String) { self.description = description }
@@ -229,7 +229,7 @@ enum MQTTTestCommand {
     }
 
     /// A TCP port on 127.0.0.1 that nothing listens on right now.
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }

@@ -4,6 +4,8 @@ import FoundationEssentials
 import GatewayCore
 import IdentityStore
 import Logging
+import Metrics
+import Synchronization
 
 /// The one writer to the store and the one user of the live connection's publish side.
 ///
@@ -17,6 +19,9 @@ final class Engine: @unchecked Sendable {
         var scheduler: Scheduler.Settings
         var maxPublishRate: Double
         var defaultAck: AckMode
+        var limits: OutboxLimits
+        /// Keep `latestStatus` fresh (at most a second old) for the metrics.
+        var publishesStatus = false
         var transport: String
         var credentialSource: String
         var version: String
@@ -31,6 +36,10 @@ final class Engine: @unchecked Sendable {
     }
 
     let inbox = EngineInbox()
+    /// The latest `status`, for readers that must never wait for the engine (the metrics).
+    let latestStatus = Mutex<StatusSnapshot?>(nil)
+    /// Ack latency buckets, seconds.
+    static let ackLatencyBounds: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 
     // Everything below is used on the engine thread only.
     private let settings: Settings
@@ -55,6 +64,25 @@ final class Engine: @unchecked Sendable {
     private var rateLimited = false
     /// The last drop repeated one already logged: the reconnect after it is logged at debug only.
     private var reconnectIsRepeat = false
+    /// Successful connections since start; every one after the first is a reconnect.
+    private var connections = 0
+    /// Commands refused because the outbox was full, since start; and as of the last log line about it.
+    private var refusedFull = 0
+    private var refusedFullLogged = 0
+    private var lastRefusalLogged: ContinuousClock.Instant?
+    private var ackLatency = Histogram(bounds: Engine.ackLatencyBounds)
+    /// Requests admitted this turn, not yet committed (they count toward `identity.max_queue`).
+    private var admittedThisTurn = 0
+    private var nextAgeCheck = ContinuousClock.now
+    private var nextStatusPublish = ContinuousClock.now
+    /// identities.d as last declared, while some of it waits for room in the outbox, and how many places it needs.
+    private var declaredWaiting: (declared: DeclaredIdentities, needed: Int)?
+
+    /// `status` as last computed, with the credentials' expiry as a date (the status holds it as text).
+    struct StatusSnapshot: Sendable {
+        var status: StatusView
+        var credentialsExpireAt: Date?
+    }
 
     private struct Waiter {
         var channel: ResponseChannel
@@ -104,6 +132,10 @@ final class Engine: @unchecked Sendable {
             var accepted: [Intake] = []
             var stopDone: (@Sendable () -> Void)?
             var changes = ChangeSet()
+            admittedThisTurn = 0
+            if let waiting = declaredWaiting, settings.limits.refusal(pending: scheduler.pendingCount, needed: waiting.needed) == nil {
+                accepted += reconcile(waiting.declared)
+            }
 
             for input in inputs {
                 switch input {
@@ -116,6 +148,7 @@ final class Engine: @unchecked Sendable {
                 case .connected(let publisher, let endpoint, let note):
                     self.publisher = publisher
                     messageIDs.removeAll()
+                    connections += 1
                     setConnection(.connected, endpoint: endpoint, error: nil)
                     // After a drop that was only counted (a connection that keeps being dropped), no news either.
                     logger.log(
@@ -150,8 +183,13 @@ final class Engine: @unchecked Sendable {
             commit(accepted)
             let now = ContinuousClock.now
             let (resend, giveUp) = scheduler.expire(at: now)
+            let cutoff = settings.limits.ageCutoff(now: Date())
             for correlationID in resend {
                 let request = scheduler.request(correlationID)!
+                if let cutoff, request.acceptedAt < cutoff {
+                    changes.failed(request, reason: FailureReason.expired, message: settings.limits.expiryMessage)
+                    continue
+                }
                 repeats.failed(
                     "no ack yet, sending again", level: .info,
                     metadata: requestMetadata(request).merging(["waited": "\(scheduler.ackWait(afterAttempt: request.attempts))"]) { a, _ in a })
@@ -159,6 +197,12 @@ final class Engine: @unchecked Sendable {
             for correlationID in giveUp {
                 let request = scheduler.request(correlationID)!
                 changes.failed(request, reason: FailureReason.noAck, message: "no ack after \(request.attempts) attempts")
+            }
+            if let cutoff, now >= nextAgeCheck {
+                nextAgeCheck = now + .seconds(1)
+                for correlationID in scheduler.acceptedBefore(cutoff) {
+                    changes.failed(scheduler.request(correlationID)!, reason: FailureReason.expired, message: settings.limits.expiryMessage)
+                }
             }
             apply(changes)
             repeats.flushDue()
@@ -170,6 +214,7 @@ final class Engine: @unchecked Sendable {
             }
             sendDue(now: ContinuousClock.now)
             answerExpiredWaits(now: ContinuousClock.now)
+            if settings.publishesStatus, ContinuousClock.now >= nextStatusPublish { _ = try? publishStatus() }
             settings.heartbeat()
         }
     }
@@ -209,7 +254,7 @@ final class Engine: @unchecked Sendable {
         do {
             switch request.verb {
             case .status:
-                channel.send(.success(id: request.id, ControlResult(status: try statusView())), final: true)
+                channel.send(.success(id: request.id, ControlResult(status: try publishStatus())), final: true)
             case .get:
                 guard let id = request.args.id.flatMap(IdentityID.init) else {
                     return fail(ControlError(.invalidInput, "id: missing or not a UUID"))
@@ -223,8 +268,9 @@ final class Engine: @unchecked Sendable {
             case .retry, .dismiss:
                 try retryOrDismiss(request, channel: channel)
             case .create, .update, .delete:
-                let requests = try intake.requests(
-                    verb: request.verb, args: request.args, origin: nil, index: &index, now: Date())
+                let now = Date()
+                let requests = try intake.requests(verb: request.verb, args: request.args, origin: nil, index: &index, now: now)
+                try admit(requests, origin: nil, now: now)
                 return Intake(
                     requestID: request.id, channel: channel, wait: request.args.wait == true,
                     timeout: waitTimeout(request.args),
@@ -232,11 +278,33 @@ final class Engine: @unchecked Sendable {
             }
         } catch let error as ControlError {
             return fail(error)
+        } catch let full as OutboxFull {
+            refusedFull += 1
+            // A client retrying in a loop must not flood the journal: one line a minute at most, with the count.
+            if lastRefusalLogged.map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true {
+                logger.warning(
+                    "outbox full, commands refused",
+                    metadata: [
+                        "refused": "\(refusedFull - refusedFullLogged)", "pending": "\(full.pending)", "max_queue": "\(full.limit)",
+                    ])
+                lastRefusalLogged = .now
+                refusedFullLogged = refusedFull
+            }
+            return fail(full.controlError)
         } catch {
             logger.error("control request failed", metadata: ["verb": "\(request.verb.rawValue)", "error": "\(error)"])
             return fail(ControlError(.internal, "\(error)"))
         }
         return nil
+    }
+
+    /// Takes `requests` into this turn's commit if the outbox has room for all of them; otherwise throws `OutboxFull`.
+    private func admit(_ requests: [IdentityRequest], origin: String?, now: Date) throws(OutboxFull) {
+        if let full = settings.limits.refusal(pending: scheduler.pendingCount + admittedThisTurn, needed: requests.count) {
+            throw full
+        }
+        admittedThisTurn += requests.count
+        intake.admit(requests, origin: origin, index: &index, now: now)
     }
 
     /// Commits all accepted commands in one transaction, then tells each requester.
@@ -285,6 +353,10 @@ final class Engine: @unchecked Sendable {
             throw ControlError(
                 .refused, "the latest request of \(id) is \(latest.state.rawValue), not failed: only failed requests can be retried or dismissed")
         }
+        // A retry puts the request back into the outbox, so it needs a place there like a new one.
+        if request.verb == .retry, let full = settings.limits.refusal(pending: scheduler.pendingCount + admittedThisTurn, needed: 1) {
+            throw full
+        }
         let change: RequestChange =
             request.verb == .retry ? .retried(correlationID: latest.correlationID) : .dismissed(correlationID: latest.correlationID)
         let updated = try store.apply([change]).first.flatMap { $0 } ?? latest
@@ -308,6 +380,8 @@ final class Engine: @unchecked Sendable {
 
     private func reconcile(_ declared: DeclaredIdentities) -> [Intake] {
         var result: [Intake] = []
+        declaredWaiting = nil
+        var waitingForRoom = 0
         let wanted = Dictionary(declared.identities.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         // Parents before children, so that a child's parent is already live in the index.
         var ordered: [DeclaredIdentity] = []
@@ -333,14 +407,18 @@ final class Engine: @unchecked Sendable {
                 id: item.id.rawValue, publicKey: item.publicKey, parent: item.parent?.rawValue, target: item.target,
                 context: item.context)
             do {
-                let requests = try intake.requests(verb: verb, args: args, origin: item.origin, index: &index, now: Date())
+                let now = Date()
+                let requests = try intake.requests(verb: verb, args: args, origin: item.origin, index: &index, now: now)
+                try admit(requests, origin: item.origin, now: now)
                 result.append(
                     Intake(
                         requestID: item.fileName, channel: nil, wait: false, timeout: .zero, requests: requests,
                         origin: item.origin))
+            } catch let full as OutboxFull {
+                waitingForRoom += full.needed
             } catch {
                 logger.error(
-                    "identities.d: file skipped", metadata: ["file": "\(item.fileName)", "error": "\(error.message)"])
+                    "identities.d: file skipped", metadata: ["file": "\(item.fileName)", "error": "\(Self.message(error))"])
             }
         }
         if declared.prune {
@@ -350,18 +428,37 @@ final class Engine: @unchecked Sendable {
             for orphan in orphans.sorted(by: { $0.id < $1.id }) where index.isLive(orphan.id) {
                 let args = ControlArguments(id: orphan.id.rawValue, cascade: true)
                 do {
-                    let requests = try intake.requests(verb: .delete, args: args, origin: orphan.origin, index: &index, now: Date())
+                    let now = Date()
+                    let requests = try intake.requests(verb: .delete, args: args, origin: orphan.origin, index: &index, now: now)
+                    try admit(requests, origin: orphan.origin, now: now)
                     result.append(
                         Intake(
                             requestID: orphan.origin ?? "", channel: nil, wait: false, timeout: .zero,
                             requests: requests, origin: orphan.origin))
+                } catch let full as OutboxFull {
+                    waitingForRoom += full.needed
                 } catch {
-                    logger.error("identities.d: cannot prune", metadata: ["identity": "\(orphan.id)", "error": "\(error.message)"])
+                    logger.error("identities.d: cannot prune", metadata: ["identity": "\(orphan.id)", "error": "\(Self.message(error))"])
                 }
             }
         }
+        if waitingForRoom > 0 && scheduler.pendingCount + admittedThisTurn == 0 {
+            logger.error(
+                "identities.d: the declared changes need more places than identity.max_queue",
+                metadata: ["needed": "\(waitingForRoom)", "max_queue": "\(settings.limits.maxQueue)"])
+        } else if waitingForRoom > 0 {
+            // Reconciled again, as a whole, once the outbox has room for what is missing.
+            declaredWaiting = (declared, min(waitingForRoom, settings.limits.maxQueue))
+            logger.warning(
+                "identities.d: outbox full, declared identities wait for room",
+                metadata: ["waiting": "\(waitingForRoom)", "max_queue": "\(settings.limits.maxQueue)"])
+        }
         logger.info("identities.d reconciled", metadata: ["declared": "\(declared.identities.count)", "requests": "\(result.reduce(0) { $0 + $1.requests.count })"])
         return result
+    }
+
+    private static func message(_ error: any Error) -> String {
+        (error as? ControlError)?.message ?? "\(error)"
     }
 
     // MARK: - Acks
@@ -428,7 +525,11 @@ final class Engine: @unchecked Sendable {
                 metadata: ["count": "\(set.changes.count)", "error": "\(error)"])
             return
         }
+        let now = ContinuousClock.now
         for (request, state) in set.finished {
+            if state == .acked, let flight = scheduler.inFlight[request.correlationID] {
+                ackLatency.observe((now - flight.sentAt).secondsDouble)
+            }
             scheduler.finish(request.correlationID)
             refreshIndex(request.identity)
             var metadata = requestMetadata(request)
@@ -599,12 +700,32 @@ final class Engine: @unchecked Sendable {
     private func statusView() throws -> StatusView {
         let counts = try store.counts()
         let oldest = try store.oldestPendingAcceptedAt().map { Date().timeIntervalSince($0) }
-        return StatusView(
+        var view = StatusView(
             connection: connection.rawValue, endpoint: endpoint, transport: settings.transport,
             credentialSource: settings.credentialSource,
             credentialsExpireAt: credentialsExpireAt.map { isoTimestamp($0) }, queued: counts.queued,
             inFlight: counts.inFlight, failed: counts.failed, oldestPendingSeconds: oldest, lastError: lastError,
             unknownAcks: unknownAcks, malformedAcks: malformedAcks, moduleId: settings.moduleID.rawValue,
             version: settings.version, uptimeSeconds: (ContinuousClock.now - startedAt).secondsDouble)
+        view.maxQueue = settings.limits.maxQueue
+        view.maxRequestAgeSeconds = settings.limits.maxRequestAge?.secondsDouble
+        view.reconnects = max(0, connections - 1)
+        let totals = try store.counters()
+        view.counters = StatusCounters(
+            accepted: totals.accepted, published: totals.published, retried: totals.retried, acked: totals.acked,
+            failed: totals.failed, rejected: totals.rejected, expired: totals.expired, refused: refusedFull)
+        view.ackLatency = LatencyHistogramView(
+            bounds: ackLatency.bounds, counts: ackLatency.cumulativeCounts, count: ackLatency.count, sumSeconds: ackLatency.sum)
+        return view
+    }
+
+    /// A fresh status, kept in `latestStatus` as well.
+    @discardableResult
+    private func publishStatus() throws -> StatusView {
+        nextStatusPublish = ContinuousClock.now + .seconds(1)
+        let view = try statusView()
+        let snapshot = StatusSnapshot(status: view, credentialsExpireAt: credentialsExpireAt)
+        latestStatus.withLock { $0 = snapshot }
+        return view
     }
 }

@@ -4,13 +4,14 @@ import GatewayCore
 
 /// Turns a create / update / delete command into the requests to store, or refuses it.
 ///
-/// Checks run against the engine's identity index, which it updates as if the requests were
+/// Checks run against the engine's identity index, which `admit` updates as if the requests were
 /// already stored, so that commands in one group commit see each other (a parent and its child).
 struct RequestIntake {
     let validator: RequestValidator
     let defaultAck: AckMode
 
-    /// The requests for `verb`, deepest-first for a cascade delete; throws the refusal.
+    /// The requests for `verb`, deepest-first for a cascade delete; throws the refusal. Changes nothing:
+    /// `admit` them once they fit in the outbox.
     func requests(
         verb: ControlVerb, args: ControlArguments, origin: String?, index: inout IdentityIndex, now: Date
     ) throws(ControlError) -> [IdentityRequest] {
@@ -97,8 +98,12 @@ struct RequestIntake {
             }
         }
         requests.append(request)
-        for accepted in requests { index.apply(accepted, origin: origin, now: now) }
         return requests
+    }
+
+    /// Updates the index as if `requests` were stored, once the engine decided there is room for them.
+    func admit(_ requests: [IdentityRequest], origin: String?, index: inout IdentityIndex, now: Date) {
+        for accepted in requests { index.apply(accepted, origin: origin, now: now) }
     }
 
     private func describeMissing(_ existing: StoredIdentity?) -> String {

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import GatewayCore
 
 /// Decides which pending requests go out next. Pure: no I/O, no clock of its own.
@@ -27,6 +28,8 @@ struct Scheduler {
     struct Flight {
         var deadline: ContinuousClock.Instant
         var messageID: Int32?
+        /// When the latest send went out (ack latency).
+        var sentAt: ContinuousClock.Instant
     }
 
     let settings: Settings
@@ -105,7 +108,7 @@ struct Scheduler {
         if request.timestamp == nil { request.timestamp = timestamp }
         request.state = .inFlight
         pending[correlationID] = request
-        inFlight[correlationID] = Flight(deadline: now + ackWait(afterAttempt: request.attempts), messageID: nil)
+        inFlight[correlationID] = Flight(deadline: now + ackWait(afterAttempt: request.attempts), messageID: nil, sentAt: now)
         return request
     }
 
@@ -126,6 +129,13 @@ struct Scheduler {
             }
         }
         return (resend, giveUp)
+    }
+
+    /// Requests accepted before `cutoff` that are not in flight (identity.max_request_age), oldest first.
+    /// One in flight is left to its ack wait: its ack may be on the way.
+    func acceptedBefore(_ cutoff: Date) -> [String] {
+        pending.values.filter { $0.acceptedAt < cutoff && inFlight[$0.correlationID] == nil }
+            .sorted { $0.sequence < $1.sequence }.map(\.correlationID)
     }
 
     /// The earliest ack deadline, for the engine's sleep.

@@ -70,6 +70,7 @@ final class AgentRuntime: Sendable {
     private let control: ControlServer
     private let connection: ConnectionManager
     private let refresher: CredentialRefresher?
+    private let metrics: MetricsExport?
     private let notifier: SystemdNotifier
     private let stopRequest = ConditionLock()
     private let stopSignal = Mutex<Int32?>(nil)
@@ -93,6 +94,8 @@ final class AgentRuntime: Sendable {
                 maxInflight: configuration.identity.maxInflight, ackTimeout: configuration.identity.ackTimeout,
                 maxAttempts: configuration.identity.maxAttempts),
             maxPublishRate: configuration.identity.maxPublishRate, defaultAck: configuration.identity.defaultAck,
+            limits: OutboxLimits(maxQueue: configuration.identity.maxQueue, maxRequestAge: configuration.identity.maxRequestAge),
+            publishesStatus: !configuration.metrics.listen.isEmpty || !configuration.metrics.textfile.isEmpty,
             transport: configuration.broker.transport.rawValue,
             credentialSource: configuration.credentials.source.rawValue, version: AgentVersion.current,
             heartbeat: {
@@ -113,6 +116,9 @@ final class AgentRuntime: Sendable {
         if engine.backlog > 0 {
             logger.notice("requests waiting from before", metadata: ["backlog": "\(engine.backlog)"])
         }
+
+        // Before the control socket: a listen address that cannot be bound stops the start leaving nothing behind.
+        metrics = try MetricsExport(settings: configuration.metrics, engine: engine, logger: Logger(label: "metrics"))
 
         let agentGroup = getegid()
         let controlGID: UInt32
@@ -157,6 +163,7 @@ final class AgentRuntime: Sendable {
     func runUntilSignalled() -> Int32 {
         engine.start()
         control.start()
+        metrics?.start()
         reloadIdentities()
         SignalWatcher.start { [self] signal in
             switch signal {
@@ -183,6 +190,7 @@ final class AgentRuntime: Sendable {
         logger.notice("stopping", metadata: ["signal": "\(signal)"])
         _ = notifier.stopping()
         control.stop()
+        metrics?.stop()
         let engineDone = ConditionLock()
         let finished = Mutex(false)
         engine.inbox.post(

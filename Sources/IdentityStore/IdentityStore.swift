@@ -15,9 +15,10 @@ public final class IdentityStore {
     public static var schemaVersion: Int { Schema.currentVersion }
 
     let connection: SQLiteConnection
-    private let lock: StateDirectoryLock
+    /// Nil for a store opened for reading only.
+    private let lock: StateDirectoryLock?
 
-    private init(stateDir: String, connection: SQLiteConnection, lock: StateDirectoryLock) {
+    private init(stateDir: String, connection: SQLiteConnection, lock: StateDirectoryLock?) {
         self.stateDir = stateDir
         self.databasePath = connection.path
         self.connection = connection
@@ -55,10 +56,19 @@ public final class IdentityStore {
         return IdentityStore(stateDir: stateDir, connection: connection, lock: lock)
     }
 
+    /// Opens the existing store in `stateDir` for reading only (`gateway-agent check`): no state_dir lock, no
+    /// migration, no write, so it is safe while the agent runs. Fails when there is no store yet.
+    public static func openForReading(stateDir: String) throws(StoreError) -> IdentityStore {
+        let connection = try SQLiteConnection(path: stateDir + "/identities.sqlite3", readOnly: true)
+        // The agent may be committing: wait for it rather than fail.
+        try connection.execute("PRAGMA busy_timeout = 5000")
+        return IdentityStore(stateDir: stateDir, connection: connection, lock: nil)
+    }
+
     /// Closes the database and releases the state_dir lock; every later call throws `closed`.
     public func close() {
         connection.close()
-        lock.release()
+        lock?.release()
     }
 
     /// Problems `PRAGMA integrity_check` finds; empty when the database is sound.

@@ -63,7 +63,7 @@ enum UpgradeHandshake {
         case 101:
             break
         case 401, 403:
-            throw .handshakeForbidden(endpoint: endpoint, status: head.status)
+            throw .handshakeForbidden(endpoint: endpoint, status: head.status, serverDate: head.value("date"))
         default:
             throw .handshakeRejected(endpoint: endpoint, status: head.status, reason: head.reason)
         }

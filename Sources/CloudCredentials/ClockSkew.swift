@@ -30,7 +30,7 @@ public struct ClockSkew: Sendable, Equatable, CustomStringConvertible {
 
     /// `3 s`, `20 min 3 s`, `1 h 2 min 0 s`, `3 d 4 h`: a duration as an operator reads it.
     public static func size(_ seconds: Double) -> String {
-        let whole = Int64(seconds.rounded())
+        let whole = Int64(seconds.rounded(.toNearestOrEven))
         let (days, hours, minutes, rest) = (whole / 86_400, whole / 3600 % 24, whole / 60 % 60, whole % 60)
         if days > 0 { return "\(days) d \(hours) h" }
         if hours > 0 { return "\(hours) h \(minutes) min \(rest) s" }

@@ -100,9 +100,16 @@ enum CredentialChecks {
         return CheckResult("credentials", .ok, left)
     }
 
-    static func hostOf(_ url: String) -> String {
+    /// `host:port` of `url` (or just the host, without brackets): what the proxy decision looks at.
+    static func hostOf(_ url: String, withPort: Bool = true) -> String {
         var rest = Substring(url)
         if let scheme = rest.firstRange(of: "://") { rest = rest[scheme.upperBound...] }
-        return String(rest.prefix { $0 != "/" && $0 != "?" })
+        var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        guard !withPort else { return String(authority) }
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            return String(authority[authority.index(after: authority.startIndex)..<close])
+        }
+        return String(authority.prefix { $0 != ":" })
     }
 }

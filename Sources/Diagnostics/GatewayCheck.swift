@@ -60,7 +60,7 @@ public enum GatewayCheck {
 
         let organizationHost =
             configuration.credentials.source == .organization
-            ? CredentialChecks.hostOf(configuration.credentials.organization.baseURL) : nil
+            ? CredentialChecks.hostOf(configuration.credentials.organization.baseURL, withPort: false) : nil
         ProxyCheck.line(
             &proxy, configuration: configuration, environment: environment, organizationHost: organizationHost,
             brokerHost: brokerHost)

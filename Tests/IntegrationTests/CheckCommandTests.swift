@@ -19,10 +19,12 @@ struct CheckCommandTests {
         var description: String { "\(result)" }
     }
 
-    static func check(_ stack: AWSWebSocketStack, timeout: String = "15s") throws -> Run {
+    static func check(
+        _ stack: AWSWebSocketStack, timeout: String = "15s",
+        environment: [String: String] = ["HTTPS_PROXY": "", "https_proxy": ""]
+    ) throws -> Run {
         let started = ContinuousClock.now
-        let result = try stack.agent.cli(
-            ["check", "--json", "--timeout", timeout], environment: ["HTTPS_PROXY": "", "https_proxy": ""])
+        let result = try stack.agent.cli(["check", "--json", "--timeout", timeout], environment: environment)
         let elapsed = ContinuousClock.now - started
         let object = try #require(
             try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result)")
@@ -59,7 +61,7 @@ struct CheckCommandTests {
         let text = try stack.agent.cli(["check"], environment: ["HTTPS_PROXY": "", "https_proxy": ""])
         #expect(text.status == 0, "\(text)")
         let lines = text.stdout.split(separator: "\n")
-        #expect(lines.dropLast().allSatisfy { $0.hasPrefix("ok    ") }, "\(text)")
+        #expect(lines.dropLast().allSatisfy { $0.hasPrefix("ok   ") }, "\(text)")
         #expect(lines.last == "check: \(expected.count) ok, 0 warn, 0 fail", "\(text)")
     }
 
@@ -70,14 +72,15 @@ struct CheckCommandTests {
         let run = try Self.check(stack)
         #expect(run.result.status == 1, "\(run)")
         #expect(run.statuses("clock.organization") == ["warn"], "\(run)")
-        #expect(run.message("clock.organization").contains("2 min"), "\(run)")
+        #expect(run.message("clock.organization").contains("behind the organization endpoint's"), "\(run)")
+        #expect((118...122).contains(run.fact("clock", "organizationOffsetSeconds") as? Double ?? 0), "\(run)")
         #expect(run.statuses("clock.broker") == ["fail"], "\(run)")
-        #expect(run.message("clock.broker").contains("is 20 min"), "\(run)")
+        #expect(run.message("clock.broker").contains(" min "), "\(run)")
         #expect(run.message("clock.broker").contains("behind the broker's"), "\(run)")
         #expect(run.message("clock.broker").contains("NTP"), "\(run)")
         #expect(run.statuses("organization") == ["ok"], "\(run)")
         #expect(run.statuses("agent") == ["warn"], "not running: \(run)")
-        #expect((run.fact("clock", "brokerOffsetSeconds") as? Double ?? 0) > 1190)
+        #expect((1198...1202).contains(run.fact("clock", "brokerOffsetSeconds") as? Double ?? 0), "\(run)")
     }
 
     @Test("an expired broker certificate fails the TLS line, saying so")
@@ -127,6 +130,25 @@ struct CheckCommandTests {
         #expect(run.statuses("clock.organization") == ["ok"], "the 401 still carries a Date: \(run)")
     }
 
+    @Test("with HTTPS_PROXY and NO_PROXY the proxy line says which endpoint goes through the proxy, as the agent does")
+    func proxy() async throws {
+        let proxy = try await ConnectProxyFixture()
+        let stack = try AWSWebSocketStack()
+        let run = try Self.check(
+            stack,
+            environment: [
+                "HTTPS_PROXY": "http://127.0.0.1:\(proxy.port)", "https_proxy": "", "NO_PROXY": "localhost", "no_proxy": "",
+            ])
+        #expect(run.statuses("proxy") == ["ok"], "\(run)")
+        #expect(run.message("proxy").contains("organization endpoint 127.0.0.1 through it"), "\(run)")
+        #expect(run.message("proxy").contains("broker localhost direct (no_proxy)"), "\(run)")
+        #expect(run.fact("proxy", "organizationEndpointViaProxy") as? Bool == true)
+        #expect(run.fact("proxy", "brokerViaProxy") as? Bool == false)
+        #expect(run.statuses("organization") == ["ok"], "\(run)")
+        #expect(proxy.events.contains { $0.hasPrefix("CONNECT 127.0.0.1:") }, "\(proxy.events)")
+        #expect(run.statuses("broker.tls") == ["ok"], "\(run)")
+    }
+
     @Test("an invalid configuration fails the config lines and exits 2, as check-config does")
     func invalidConfiguration() throws {
         let directory = try TempDirectory(prefix: "check-config")
@@ -136,6 +158,6 @@ struct CheckCommandTests {
         let outcome = try ChildProcess.run(binary, ["check", "--config", config])
         #expect(outcome.termination.shellStatus == 2, "\(outcome.stdout)")
         #expect(outcome.stdout.hasPrefix("fail config: \(config)"), "\(outcome.stdout)")
-        #expect(outcome.stdout.contains("fail config: config invalid: 1 problem"), "\(outcome.stdout)")
+        #expect(outcome.stdout.contains("fail config: config invalid: "), "\(outcome.stdout)")
     }
 }

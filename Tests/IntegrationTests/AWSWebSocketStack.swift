@@ -22,12 +22,14 @@ final class AWSWebSocketStack {
 
     /// Plans the organization's answers, starts everything but the agent, and writes its configuration;
     /// `gatewayClockOffset` puts the gateway's clock that many seconds ahead of this host's; `gatewayCertificate`
-    /// replaces its TLS certificate, `brokerCAFile` the CA the agent trusts for it.
+    /// replaces its TLS certificate, `brokerCAFile` the CA the agent trusts for it; `brokerPort` points the agent
+    /// elsewhere than the gateway.
     init(
         plan: [FakeOrganizationEndpoint.Response] = [credentials()], refreshBefore: String? = nil,
         requestTimeout: String? = nil, proxyURL: String? = nil, proxyCredentials: String? = nil,
         identity: String = "ack_timeout = \"2s\"", gatewayClockOffset: Int = 0,
-        gatewayCertificate: (certificate: String, key: String)? = nil, brokerCAFile: String? = nil
+        gatewayCertificate: (certificate: String, key: String)? = nil, brokerCAFile: String? = nil,
+        brokerPort: Int? = nil
     ) throws {
         organization = try FakeOrganizationEndpoint.shared.get()
         organizationID = organization.newOrganizationID("aws-ws")
@@ -44,7 +46,7 @@ final class AWSWebSocketStack {
             organization: OrganizationAgentSettings(
                 organizationID: organizationID, baseURL: organization.baseURL, token: token,
                 organizationCAFile: certificates.caFile, brokerCAFile: brokerCAFile ?? certificates.caFile,
-                brokerPort: gateway.port,
+                brokerPort: brokerPort ?? gateway.port,
                 refreshBefore: refreshBefore, requestTimeout: requestTimeout, proxyURL: proxyURL,
                 proxyCredentials: proxyCredentials),
             identity: identity)

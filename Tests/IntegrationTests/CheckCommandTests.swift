@@ -118,6 +118,37 @@ struct CheckCommandTests {
         #expect(run.elapsed < .seconds(5), "took \(run.elapsed)")
     }
 
+    @Test("a broker that accepts TCP but never answers TLS fails the TLS line as timed out, within --timeout")
+    func hangingBroker() async throws {
+        let silent = try SilentListener()
+        let stack = try AWSWebSocketStack(brokerPort: silent.port)
+        let run = try Self.check(stack, timeout: "3s")
+        #expect(run.result.status == 1, "\(run)")
+        #expect(run.statuses("broker.tcp") == ["ok"], "\(run)")
+        #expect(run.statuses("broker.tls") == ["fail"], "\(run)")
+        #expect(run.message("broker.tls").contains("timed out"), "\(run)")
+        #expect(run.statuses("organization") == ["ok"], "\(run)")
+        #expect(run.elapsed < .seconds(5), "took \(run.elapsed)")
+    }
+
+    @Test("mqtt-tls: a client certificate and a broker certificate expiring within 14 days warn, saying to renew")
+    func certificatesExpiringSoon() async throws {
+        let harness = try CloudHarness()
+        let result = try harness.agent.cli(["check", "--json"], environment: ["HTTPS_PROXY": "", "https_proxy": ""])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let checks = (object["checks"] as? [[String: Any]] ?? []).map {
+            ($0["check"] as? String ?? "", $0["status"] as? String ?? "", $0["message"] as? String ?? "")
+        }
+        // The test PKI is valid for two days.
+        #expect(result.status == 0, "warnings only: \(result)")
+        #expect(checks.first { $0.0 == "broker.client-certificate" }?.1 == "warn", "\(result)")
+        #expect(checks.first { $0.0 == "broker.client-certificate" }?.2.contains("renew cert_file") == true, "\(result)")
+        #expect(checks.first { $0.0 == "broker.server-certificate" }?.1 == "warn", "\(result)")
+        #expect(checks.first { $0.0 == "broker.tls" }?.1 == "ok", "\(result)")
+        #expect(checks.first { $0.0 == "agent" }?.1 == "ok", "\(result)")
+        #expect(!checks.contains { $0.0.hasPrefix("clock.") || $0.0 == "organization" }, "\(result)")
+    }
+
     @Test("a token the organization endpoint refuses (401) fails the organization line, saying to replace it")
     func badToken() async throws {
         let stack = try AWSWebSocketStack(
@@ -160,4 +191,32 @@ struct CheckCommandTests {
         #expect(outcome.stdout.hasPrefix("fail config: \(config)"), "\(outcome.stdout)")
         #expect(outcome.stdout.contains("fail config: config invalid: "), "\(outcome.stdout)")
     }
+}
+
+/// A loopback TCP listener that never accepts: connections complete in its backlog and then hear nothing.
+final class SilentListener {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(listener, pointer, length) == 0 && listen(listener, 8) == 0
+                    && getsockname(listener, pointer, &length) == 0
+            }
+        }
+        guard listener >= 0, bound else {
+            close(listener)
+            throw ChildProcessError("cannot listen on 127.0.0.1")
+        }
+        descriptor = listener
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(descriptor) }
 }

@@ -17,7 +17,7 @@ enum AgentCheck {
             facts.connection = status.connection
             facts.endpoint = status.endpoint
             facts.lastError = status.lastError
-            let text = "running (\(status.version), up \(Int(status.uptimeSeconds)) s): \(status.connection) to "
+            let text = "running (\(status.version), up \(Int(status.uptimeSeconds)) s): \(status.connection), endpoint "
                 + status.endpoint
             if status.connection == "connected" {
                 return ([CheckResult("agent", .ok, text)], facts)

@@ -73,7 +73,7 @@ let package = Package(
             name: "Diagnostics",
             dependencies: [
                 "Agent", "AgentConfig", "CloudCredentials", "ControlProtocol", "CryptoSupport", "GatewayCore",
-                "IdentityStore", "WebSocketTunnel",
+                "HTTPClient", "IdentityStore", "WebSocketTunnel",
             ],
             swiftSettings: strict),
         // The executable: argument-parser commands, nothing else.

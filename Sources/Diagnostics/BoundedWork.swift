@@ -1,4 +1,4 @@
-import Glibc
+import HTTPClient
 import Synchronization
 
 /// Runs blocking work (DNS, sockets, SQLite, libcurl) on a thread of its own and stops waiting for it at a
@@ -26,27 +26,10 @@ enum BoundedWork {
     /// Blocking work on a dedicated thread (not one of the few cooperative-pool threads).
     static func thread<Value: Sendable>(_ work: @escaping @Sendable () -> Value) async -> Value {
         await withCheckedContinuation { continuation in
-            let box = Unmanaged.passRetained(ThreadWork { continuation.resume(returning: work()) }).toOpaque()
-            var thread = pthread_t()
-            let started = pthread_create(
-                &thread, nil,
-                { context in
-                    guard let context else { return nil }
-                    Unmanaged<ThreadWork>.fromOpaque(context).takeRetainedValue().body()
-                    return nil
-                }, box)
-            if started == 0 {
-                pthread_detach(thread)
-            } else {
-                Unmanaged<ThreadWork>.fromOpaque(box).takeRetainedValue().body()
-            }
+            let body: @Sendable () -> Void = { continuation.resume(returning: work()) }
+            if !DedicatedThread.start(body) { body() }
         }
     }
-}
-
-private final class ThreadWork: Sendable {
-    let body: @Sendable () -> Void
-    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
 }
 
 /// Resumes a continuation exactly once, whichever of the work and the timer comes first.

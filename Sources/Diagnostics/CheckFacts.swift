@@ -3,51 +3,51 @@
 public struct CheckFacts: Sendable, Encodable {
     public struct Clock: Sendable, Encodable {
         /// Server time minus this gateway's, seconds (positive: this gateway is behind).
-        public var organizationOffsetSeconds: Double?
-        public var brokerOffsetSeconds: Double?
+        @Reported public var organizationOffsetSeconds: Double? = nil
+        @Reported public var brokerOffsetSeconds: Double? = nil
     }
 
     public struct Credentials: Sendable, Encodable {
-        public var source: String?
-        public var expiresAt: String?
-        public var remainingSeconds: Double?
+        @Reported public var source: String? = nil
+        @Reported public var expiresAt: String? = nil
+        @Reported public var remainingSeconds: Double? = nil
     }
 
     public struct Broker: Sendable, Encodable {
-        public var transport: String?
-        public var host: String?
-        public var port: Int?
-        public var addresses: [String]?
-        public var viaProxy: Bool?
-        public var tlsVerified: Bool?
-        public var serverCertificateExpiresAt: String?
-        public var serverCertificateDaysLeft: Int?
-        public var clientCertificateExpiresAt: String?
-        public var clientCertificateDaysLeft: Int?
+        @Reported public var transport: String? = nil
+        @Reported public var host: String? = nil
+        @Reported public var port: Int? = nil
+        @Reported public var addresses: [String]? = nil
+        @Reported public var viaProxy: Bool? = nil
+        @Reported public var tlsVerified: Bool? = nil
+        @Reported public var serverCertificateExpiresAt: String? = nil
+        @Reported public var serverCertificateDaysLeft: Int? = nil
+        @Reported public var clientCertificateExpiresAt: String? = nil
+        @Reported public var clientCertificateDaysLeft: Int? = nil
     }
 
     public struct Proxy: Sendable, Encodable {
         /// `http://host:port`, never with credentials.
-        public var url: String?
-        public var organizationEndpointViaProxy: Bool?
-        public var brokerViaProxy: Bool?
+        @Reported public var url: String? = nil
+        @Reported public var organizationEndpointViaProxy: Bool? = nil
+        @Reported public var brokerViaProxy: Bool? = nil
     }
 
     public struct Store: Sendable, Encodable {
-        public var path: String?
-        public var integrity: String?
-        public var sizeBytes: Int?
-        public var queued: Int?
-        public var inFlight: Int?
-        public var failed: Int?
-        public var oldestPendingAcceptedAt: String?
+        @Reported public var path: String? = nil
+        @Reported public var integrity: String? = nil
+        @Reported public var sizeBytes: Int? = nil
+        @Reported public var queued: Int? = nil
+        @Reported public var inFlight: Int? = nil
+        @Reported public var failed: Int? = nil
+        @Reported public var oldestPendingAcceptedAt: String? = nil
     }
 
     public struct Agent: Sendable, Encodable {
-        public var running: Bool?
-        public var connection: String?
-        public var endpoint: String?
-        public var lastError: String?
+        @Reported public var running: Bool? = nil
+        @Reported public var connection: String? = nil
+        @Reported public var endpoint: String? = nil
+        @Reported public var lastError: String? = nil
     }
 
     public var clock = Clock()
@@ -58,79 +58,17 @@ public struct CheckFacts: Sendable, Encodable {
     public var agent = Agent()
 }
 
-// Encoded by hand so that an absent value is `null`, never a missing key.
-extension CheckFacts.Clock {
-    enum CodingKeys: String, CodingKey { case organizationOffsetSeconds, brokerOffsetSeconds }
-    public func encode(to encoder: any Encoder) throws {
-        var keyed = encoder.container(keyedBy: CodingKeys.self)
-        try keyed.encode(organizationOffsetSeconds, forKey: .organizationOffsetSeconds)
-        try keyed.encode(brokerOffsetSeconds, forKey: .brokerOffsetSeconds)
-    }
-}
+/// An optional fact that is encoded as `null` when absent, never left out, so that JSON keys stay stable.
+@propertyWrapper
+public struct Reported<Value: Encodable & Sendable>: Encodable, Sendable {
+    public var wrappedValue: Value?
 
-extension CheckFacts.Credentials {
-    enum CodingKeys: String, CodingKey { case source, expiresAt, remainingSeconds }
-    public func encode(to encoder: any Encoder) throws {
-        var keyed = encoder.container(keyedBy: CodingKeys.self)
-        try keyed.encode(source, forKey: .source)
-        try keyed.encode(expiresAt, forKey: .expiresAt)
-        try keyed.encode(remainingSeconds, forKey: .remainingSeconds)
+    public init(wrappedValue: Value?) {
+        self.wrappedValue = wrappedValue
     }
-}
 
-extension CheckFacts.Broker {
-    enum CodingKeys: String, CodingKey {
-        case transport, host, port, addresses, viaProxy, tlsVerified, serverCertificateExpiresAt
-        case serverCertificateDaysLeft, clientCertificateExpiresAt, clientCertificateDaysLeft
-    }
     public func encode(to encoder: any Encoder) throws {
-        var keyed = encoder.container(keyedBy: CodingKeys.self)
-        try keyed.encode(transport, forKey: .transport)
-        try keyed.encode(host, forKey: .host)
-        try keyed.encode(port, forKey: .port)
-        try keyed.encode(addresses, forKey: .addresses)
-        try keyed.encode(viaProxy, forKey: .viaProxy)
-        try keyed.encode(tlsVerified, forKey: .tlsVerified)
-        try keyed.encode(serverCertificateExpiresAt, forKey: .serverCertificateExpiresAt)
-        try keyed.encode(serverCertificateDaysLeft, forKey: .serverCertificateDaysLeft)
-        try keyed.encode(clientCertificateExpiresAt, forKey: .clientCertificateExpiresAt)
-        try keyed.encode(clientCertificateDaysLeft, forKey: .clientCertificateDaysLeft)
-    }
-}
-
-extension CheckFacts.Proxy {
-    enum CodingKeys: String, CodingKey { case url, organizationEndpointViaProxy, brokerViaProxy }
-    public func encode(to encoder: any Encoder) throws {
-        var keyed = encoder.container(keyedBy: CodingKeys.self)
-        try keyed.encode(url, forKey: .url)
-        try keyed.encode(organizationEndpointViaProxy, forKey: .organizationEndpointViaProxy)
-        try keyed.encode(brokerViaProxy, forKey: .brokerViaProxy)
-    }
-}
-
-extension CheckFacts.Store {
-    enum CodingKeys: String, CodingKey {
-        case path, integrity, sizeBytes, queued, inFlight, failed, oldestPendingAcceptedAt
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var keyed = encoder.container(keyedBy: CodingKeys.self)
-        try keyed.encode(path, forKey: .path)
-        try keyed.encode(integrity, forKey: .integrity)
-        try keyed.encode(sizeBytes, forKey: .sizeBytes)
-        try keyed.encode(queued, forKey: .queued)
-        try keyed.encode(inFlight, forKey: .inFlight)
-        try keyed.encode(failed, forKey: .failed)
-        try keyed.encode(oldestPendingAcceptedAt, forKey: .oldestPendingAcceptedAt)
-    }
-}
-
-extension CheckFacts.Agent {
-    enum CodingKeys: String, CodingKey { case running, connection, endpoint, lastError }
-    public func encode(to encoder: any Encoder) throws {
-        var keyed = encoder.container(keyedBy: CodingKeys.self)
-        try keyed.encode(running, forKey: .running)
-        try keyed.encode(connection, forKey: .connection)
-        try keyed.encode(endpoint, forKey: .endpoint)
-        try keyed.encode(lastError, forKey: .lastError)
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
     }
 }

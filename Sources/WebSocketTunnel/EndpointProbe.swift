@@ -21,35 +21,13 @@ public enum EndpointProbe {
     public static func unsignedGet(
         over stream: TLSClientStream, endpoint: WebSocketEndpoint, timeout: Duration
     ) throws(TunnelError) -> (status: Int, date: String?) {
-        let deadline = Deadline(after: timeout)
         let path = String(endpoint.pathAndQuery.prefix { $0 != "?" })
         let request = "GET \(path) HTTP/1.1\r\nHost: \(endpoint.hostHeader)\r\nUser-Agent: gateway-agent check\r\n"
             + "Connection: close\r\n\r\n"
-        let name = endpoint.description
-        do {
-            try stream.write(Array(request.utf8), timeout: deadline.remaining)
-            var received: [UInt8] = []
-            while true {
-                if let end = HTTPResponseHead.endIndex(in: received) {
-                    guard let head = HTTPResponseHead(received[..<end]) else {
-                        throw TunnelError.handshakeInvalid(endpoint: name, reason: "the answer is not HTTP/1.1")
-                    }
-                    return (head.status, head.value("date"))
-                }
-                guard received.count < HTTPResponseHead.maxBytes else {
-                    throw TunnelError.handshakeInvalid(endpoint: name, reason: "the response head is too long")
-                }
-                guard deadline.remaining > .zero else { throw TunnelError.timedOut(stage: "HTTP request", target: name) }
-                try stream.read(into: &received, maxCount: 4096, timeout: deadline.remaining)
-            }
-        } catch let failure as TunnelError {
-            throw failure
-        } catch let failure as TLSError {
-            if case .timedOut = failure { throw .timedOut(stage: "HTTP request", target: name) }
-            throw .tls(failure)
-        } catch {
-            throw .handshakeInvalid(endpoint: name, reason: "\(error)")
-        }
+        let (head, _) = try UpgradeHandshake.exchange(
+            Array(request.utf8), over: stream, endpoint: endpoint.description, deadline: Deadline(after: timeout),
+            stage: "HTTP request")
+        return (head.status, head.value("date"))
     }
 
     static func openTCP(to endpoint: WebSocketEndpoint, deadline: Deadline) throws(TunnelError) -> Int32 {

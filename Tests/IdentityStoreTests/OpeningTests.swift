@@ -59,6 +59,18 @@ struct OpeningTests {
         #expect(try owner.counts().queued == 3)
     }
 
+    @Test("a store whose owner has stopped (no -wal, no -shm left) opens for reading")
+    func openForReadingAfterOwnerStopped() throws {
+        let temp = TemporaryDirectory()
+        let owner = try IdentityStore.open(stateDir: temp.stateDir)
+        try owner.accept([create(IdentityID.random())])
+        owner.close()
+        let reader = try IdentityStore.openForReading(stateDir: temp.stateDir)
+        defer { reader.close() }
+        #expect(try reader.integrityProblems().isEmpty)
+        #expect(try reader.counts() == RequestCounts(queued: 1))
+    }
+
     @Test("opening a store for reading where there is none fails, creating nothing")
     func openForReadingMissing() throws {
         let temp = TemporaryDirectory()

@@ -44,7 +44,7 @@ final class BrokerChecks: Sendable {
                 results.append(
                     CheckResult(
                         state.stage, .fail,
-                        "timed out: no outcome within \(DurationText.format(limit)); the broker or the network path "
+                        "timed out: no outcome within --timeout \(DurationText.format(limit)); the broker or the network path "
                             + "hangs (firewall dropping packets?)"))
             }
             return (results, state.facts, state.skew)

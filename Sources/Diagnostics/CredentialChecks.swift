@@ -13,11 +13,12 @@ enum CredentialChecks {
         var skew: ClockSkew?
     }
 
-    static func run(_ configuration: AgentConfiguration, limit: Duration) async -> Outcome {
+    /// Fetches once, giving up after `limit` (what is left of `timeout`, the run's limit named in messages).
+    static func run(_ configuration: AgentConfiguration, limit: Duration, timeout: Duration) async -> Outcome {
         var outcome = Outcome()
         outcome.credentials.source = configuration.credentials.source.rawValue
         guard let source = CloudCredentialsSetup.source(for: configuration) else { return outcome }
-        let timedOut = "no answer within \(DurationText.format(limit)) (timed out)"
+        let timedOut = "timed out: no answer within --timeout \(DurationText.format(timeout))"
         if let organization = source as? OrganizationCredentialSource {
             let name = "organization endpoint \(hostOf(organization.url))"
             guard let exchange = await BoundedWork.run(limit: limit, { await organization.exchange() }) else {

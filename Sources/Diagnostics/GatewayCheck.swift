@@ -39,7 +39,7 @@ public enum GatewayCheck {
         let configuredHost = configuration.broker.host
         // With a configured host the broker steps need not wait for the organization endpoint.
         async let early = probe(broker, host: configuredHost.isEmpty ? nil : configuredHost, limit: left(), deadline: deadline)
-        let credentials = await CredentialChecks.run(configuration, limit: left())
+        let credentials = await CredentialChecks.run(configuration, limit: left(), timeout: timeout)
         var brokerFinished = await early
         var brokerHost: String? = configuredHost.isEmpty ? nil : configuredHost
         var brokerResults: [CheckResult] = []
@@ -55,7 +55,7 @@ public enum GatewayCheck {
                             + "(see the organization line)"))
             }
         }
-        let probed = broker.snapshot(timedOutAfter: brokerFinished ? nil : limit)
+        let probed = broker.snapshot(timedOutAfter: brokerFinished ? nil : timeout)
         brokerResults = probed.results + brokerResults
 
         let organizationHost =
@@ -67,7 +67,7 @@ public enum GatewayCheck {
 
         let storeOutcome = await store
         let agentOutcome = await agent
-        let timedOut = "timed out: no outcome within \(DurationText.format(limit))"
+        let timedOut = "timed out: no outcome within --timeout \(DurationText.format(timeout))"
 
         report.results += proxy.results
         report.results += credentials.results.filter { $0.check.hasPrefix("clock.") }

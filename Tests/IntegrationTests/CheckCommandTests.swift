@@ -96,6 +96,17 @@ struct CheckCommandTests {
         #expect(run.fact("broker", "tlsVerified") as? Bool == false)
     }
 
+    @Test("a broker certificate for another host name fails the TLS line, saying to check the host name")
+    func wrongHostName() async throws {
+        let certificates = try HTTPSTestCertificates.shared.get()
+        let stack = try AWSWebSocketStack(
+            gatewayCertificate: (certificates.wrongNameCertificate, certificates.wrongNameKey))
+        let run = try Self.check(stack)
+        #expect(run.result.status == 1, "\(run)")
+        #expect(run.statuses("broker.tls") == ["fail"], "\(run)")
+        #expect(run.message("broker.tls").contains("not valid for that name"), "\(run)")
+    }
+
     @Test("a broker CA that did not sign the broker's certificate fails the TLS line, naming ca_file")
     func wrongCA() async throws {
         let certificates = try HTTPSTestCertificates.shared.get()

@@ -160,6 +160,20 @@ struct CheckCommandTests {
         #expect(!checks.contains { $0.0.hasPrefix("clock.") || $0.0 == "organization" }, "\(result)")
     }
 
+    @Test("a request the cloud rejected warns on the store line, saying how to retry or dismiss it")
+    func failedRequest() async throws {
+        let harness = try CloudHarness()
+        try await harness.responder.setBehaviour("{\"mode\":\"error\",\"error\":\"invalid-key\",\"message\":\"key rejected\"}")
+        let created = try harness.create(CloudHarness.id(7))
+        #expect(created.status == 3, "\(created)")
+        let result = try harness.agent.cli(["check"], environment: ["HTTPS_PROXY": "", "https_proxy": ""])
+        let store = result.stdout.split(separator: "\n").filter { $0.contains(" store: ") }
+        #expect(store.count == 1, "\(result)")
+        #expect(store.first?.hasPrefix("warn ") == true, "\(result)")
+        #expect(store.first?.contains("1 failed") == true, "\(result)")
+        #expect(store.first?.contains("identity list --state failed") == true, "\(result)")
+    }
+
     @Test("a token the organization endpoint refuses (401) fails the organization line, saying to replace it")
     func badToken() async throws {
         let stack = try AWSWebSocketStack(

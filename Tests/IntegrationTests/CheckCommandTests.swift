@@ -23,8 +23,15 @@ struct CheckCommandTests {
         _ stack: AWSWebSocketStack, timeout: String = "15s",
         environment: [String: String] = ["HTTPS_PROXY": "", "https_proxy": ""]
     ) throws -> Run {
+        try check(stack.agent, secrets: stack.secrets, timeout: timeout, environment: environment)
+    }
+
+    static func check(
+        _ agent: AgentUnderTest, secrets: [String], timeout: String = "15s",
+        environment: [String: String] = ["HTTPS_PROXY": "", "https_proxy": ""]
+    ) throws -> Run {
         let started = ContinuousClock.now
-        let result = try stack.agent.cli(["check", "--json", "--timeout", timeout], environment: environment)
+        let result = try agent.cli(["check", "--json", "--timeout", timeout], environment: environment)
         let elapsed = ContinuousClock.now - started
         let object = try #require(
             try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result)")
@@ -32,7 +39,7 @@ struct CheckCommandTests {
             ($0["check"] as? String ?? "", $0["status"] as? String ?? "", $0["message"] as? String ?? "")
         }
         #expect(object["exitCode"] as? Int == Int(result.status), "\(result)")
-        #expect(!stack.secrets.contains { result.stdout.contains($0) || result.stderr.contains($0) }, "a secret was printed")
+        #expect(!secrets.contains { result.stdout.contains($0) || result.stderr.contains($0) }, "a secret was printed")
         return Run(result: result, checks: checks, facts: object["facts"] as? [String: Any] ?? [:], elapsed: elapsed)
     }
 
@@ -83,28 +90,22 @@ struct CheckCommandTests {
         #expect((1198...1202).contains(run.fact("clock", "brokerOffsetSeconds") as? Double ?? 0), "\(run)")
     }
 
-    @Test("an expired broker certificate fails the TLS line, saying so")
-    func expiredCertificate() async throws {
+    @Test(
+        "a broker certificate that expired, or is for another host name, fails the TLS line saying which",
+        arguments: ["expired", "wrong-name"])
+    func badServerCertificate(which: String) async throws {
         let certificates = try HTTPSTestCertificates.shared.get()
         let stack = try AWSWebSocketStack(
-            gatewayCertificate: (certificates.expiredCertificate, certificates.expiredKey))
+            gatewayCertificate: which == "expired"
+                ? (certificates.expiredCertificate, certificates.expiredKey)
+                : (certificates.wrongNameCertificate, certificates.wrongNameKey))
         let run = try Self.check(stack)
         #expect(run.result.status == 1, "\(run)")
         #expect(run.statuses("broker.tcp") == ["ok"], "\(run)")
         #expect(run.statuses("broker.tls") == ["fail"], "\(run)")
-        #expect(run.message("broker.tls").contains("certificate has expired"), "\(run)")
+        let expected = which == "expired" ? "certificate has expired" : "not valid for that name"
+        #expect(run.message("broker.tls").contains(expected), "\(run)")
         #expect(run.fact("broker", "tlsVerified") as? Bool == false)
-    }
-
-    @Test("a broker certificate for another host name fails the TLS line, saying to check the host name")
-    func wrongHostName() async throws {
-        let certificates = try HTTPSTestCertificates.shared.get()
-        let stack = try AWSWebSocketStack(
-            gatewayCertificate: (certificates.wrongNameCertificate, certificates.wrongNameKey))
-        let run = try Self.check(stack)
-        #expect(run.result.status == 1, "\(run)")
-        #expect(run.statuses("broker.tls") == ["fail"], "\(run)")
-        #expect(run.message("broker.tls").contains("not valid for that name"), "\(run)")
     }
 
     @Test("a broker CA that did not sign the broker's certificate fails the TLS line, naming ca_file")
@@ -145,19 +146,16 @@ struct CheckCommandTests {
     @Test("mqtt-tls: a client certificate and a broker certificate expiring within 14 days warn, saying to renew")
     func certificatesExpiringSoon() async throws {
         let harness = try CloudHarness()
-        let result = try harness.agent.cli(["check", "--json"], environment: ["HTTPS_PROXY": "", "https_proxy": ""])
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        let checks = (object["checks"] as? [[String: Any]] ?? []).map {
-            ($0["check"] as? String ?? "", $0["status"] as? String ?? "", $0["message"] as? String ?? "")
-        }
+        let run = try Self.check(harness.agent, secrets: [])
         // The test PKI is valid for two days.
-        #expect(result.status == 0, "warnings only: \(result)")
-        #expect(checks.first { $0.0 == "broker.client-certificate" }?.1 == "warn", "\(result)")
-        #expect(checks.first { $0.0 == "broker.client-certificate" }?.2.contains("renew cert_file") == true, "\(result)")
-        #expect(checks.first { $0.0 == "broker.server-certificate" }?.1 == "warn", "\(result)")
-        #expect(checks.first { $0.0 == "broker.tls" }?.1 == "ok", "\(result)")
-        #expect(checks.first { $0.0 == "agent" }?.1 == "ok", "\(result)")
-        #expect(!checks.contains { $0.0.hasPrefix("clock.") || $0.0 == "organization" }, "\(result)")
+        #expect(run.result.status == 0, "warnings only: \(run)")
+        #expect(run.statuses("broker.client-certificate") == ["warn"], "\(run)")
+        #expect(run.message("broker.client-certificate").contains("renew cert_file"), "\(run)")
+        #expect(run.statuses("broker.server-certificate") == ["warn"], "\(run)")
+        #expect(run.statuses("broker.tls") == ["ok"], "\(run)")
+        #expect(run.statuses("agent") == ["ok"], "\(run)")
+        #expect(!run.checks.contains { $0.check.hasPrefix("clock.") || $0.check == "organization" }, "\(run)")
+        #expect(run.fact("broker", "clientCertificateDaysLeft") as? Int == 1, "\(run)")
     }
 
     @Test("a request the cloud rejected warns on the store line, saying how to retry or dismiss it")

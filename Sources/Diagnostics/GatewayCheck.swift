@@ -2,6 +2,7 @@ import AgentConfig
 import CloudCredentials
 import FoundationEssentials
 import GatewayCore
+import Glibc
 
 /// `gateway-agent check`: every check a field technician needs, within one time limit.
 ///
@@ -10,6 +11,9 @@ import GatewayCore
 public enum GatewayCheck {
     /// Kept back from `timeout` for printing the report.
     static let margin: Duration = .milliseconds(300)
+    /// Where systemd puts the service's `LoadCredential=` files while it runs: what `credential:NAME` means
+    /// to the agent when `check` runs from a shell without `$CREDENTIALS_DIRECTORY`.
+    static let serviceCredentialsDirectory = "/run/credentials/gateway-agent.service"
 
     /// Runs every check of the configuration at `configPath`; `environment` supplies `CREDENTIALS_DIRECTORY` and
     /// `HTTPS_PROXY`/`NO_PROXY` as the agent would see them.
@@ -18,6 +22,10 @@ public enum GatewayCheck {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async -> CheckReport {
         let started = ContinuousClock.now
+        var environment = environment
+        if environment["CREDENTIALS_DIRECTORY"] == nil, access(serviceCredentialsDirectory, X_OK) == 0 {
+            environment["CREDENTIALS_DIRECTORY"] = serviceCredentialsDirectory
+        }
         let loaded = ConfigLoader.check(path: configPath, environment: environment)
         var report = CheckReport(
             results: ConfigurationChecks.config(loaded), facts: CheckFacts(), configurationInvalid: !loaded.isValid)

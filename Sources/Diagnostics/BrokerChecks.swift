@@ -84,8 +84,9 @@ final class BrokerChecks: Sendable {
         let authority = host.contains(":") ? "[\(host)]:\(broker.port)" : "\(host):\(broker.port)"
         func remaining() -> Duration { max(.milliseconds(1), deadline - ContinuousClock.now) }
 
-        if endpoint.usesProxy {
-            record(CheckResult("broker.dns", .ok, "\(host) is resolved by the proxy (\(endpoint.proxy!.description))"))
+        let proxy = endpoint.usesProxy ? endpoint.proxy : nil
+        if let proxy {
+            record(CheckResult("broker.dns", .ok, "\(host) is resolved by the proxy (\(proxy.description))"))
         } else {
             let (addresses, failure) = Self.resolve(host)
             guard failure == nil else {
@@ -106,7 +107,7 @@ final class BrokerChecks: Sendable {
             record(CheckResult("broker.tcp", .fail, "\(error)"))
             return
         }
-        let through = endpoint.usesProxy ? " through \(endpoint.proxy!.description)" : ""
+        let through = proxy.map { " through \($0.description)" } ?? ""
         record(
             CheckResult(
                 "broker.tcp", .ok, "connected to \(authority)\(through) in \((ContinuousClock.now - started).milliseconds) ms"))

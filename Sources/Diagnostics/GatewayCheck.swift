@@ -36,7 +36,7 @@ public enum GatewayCheck {
         let deadline = started + limit
         func left() -> Duration { max(.milliseconds(1), deadline - ContinuousClock.now) }
 
-        var proxy = ProxyCheck.decide(configuration, environment: environment)
+        var proxy = ProxyCheck.decide(configuration)
         let stateDir = configuration.agent.stateDir
         let socketPath = configuration.agent.controlSocket
         async let store = BoundedWork.run(limit: left()) { await BoundedWork.thread { StoreCheck.run(stateDir: stateDir) } }

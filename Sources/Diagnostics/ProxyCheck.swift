@@ -13,7 +13,7 @@ enum ProxyCheck {
         var facts = CheckFacts.Proxy()
     }
 
-    static func decide(_ configuration: AgentConfiguration, environment: [String: String]) -> Decision {
+    static func decide(_ configuration: AgentConfiguration) -> Decision {
         var decision = Decision()
         let section = configuration.proxy
         do {

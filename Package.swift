@@ -70,11 +70,19 @@ let package = Package(
                 "Metrics", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // `gateway-agent check`: configuration, clock, endpoints, certificates, proxy, store and the running agent.
+        .target(
+            name: "Diagnostics",
+            dependencies: [
+                "Agent", "AgentConfig", "CloudCredentials", "ControlProtocol", "CryptoSupport", "GatewayCore",
+                "HTTPClient", "IdentityStore", "WebSocketTunnel",
+            ],
+            swiftSettings: strict),
         // The executable: argument-parser commands, nothing else.
         .executableTarget(
             name: "gateway-agent",
             dependencies: [
-                "Agent", "AgentConfig", "ControlProtocol", "GatewayCore", "AgentLogging",
+                "Agent", "AgentConfig", "ControlProtocol", "Diagnostics", "GatewayCore", "AgentLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

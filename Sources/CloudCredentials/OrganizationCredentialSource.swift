@@ -51,29 +51,43 @@ public struct OrganizationCredentialSource: CredentialSource {
 
     /// Reads the token, asks the endpoint, and checks every field of the answer.
     public func fetch() async throws(CredentialError) -> CloudSession {
+        try await exchange().session.get()
+    }
+
+    /// One request as `fetch()` makes it, plus what the answer's headers say besides the credentials.
+    public func exchange() async -> OrganizationExchange {
         let what = "organization endpoint \(HTTPRequest(url: url).host)"
-        try checkSettings(what)
-        let token = try bearerToken(what)
+        let token: String
+        do {
+            try checkSettings(what)
+            token = try bearerToken(what)
+        } catch {
+            return OrganizationExchange(session: .failure(error))
+        }
         let request = HTTPRequest(
             url: url, headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")])
         let response: HTTPResponse
         do {
             response = try await perform(request, options: options)
         } catch {
-            throw CredentialError.transport(error, what: what, secrets: [token])
+            return OrganizationExchange(session: .failure(CredentialError.transport(error, what: what, secrets: [token])))
         }
+        var exchange = OrganizationExchange(
+            session: .failure(CredentialError(.invalidResponse, message: what)), status: response.status,
+            serverDate: response.header("date"), receivedAt: now())
         guard (200..<300).contains(response.status) else {
-            throw OrganizationFailure(
-                what: what, response: response, source: self, secrets: [token], now: now()
-            ).error
+            exchange.session = .failure(
+                OrganizationFailure(what: what, response: response, source: self, secrets: [token], now: now()).error)
+            return exchange
         }
         do {
-            return try OrganizationResponse.session(from: response.body, now: now())
+            exchange.session = .success(try OrganizationResponse.session(from: response.body, now: now()))
         } catch {
             // A field value quoted in the message could, on a confused server, be the token itself.
             let message = ServerText.scrub("\(what): \(error.description)", secrets: [token])
-            throw CredentialError(.invalidResponse, message: message, status: response.status)
+            exchange.session = .failure(CredentialError(.invalidResponse, message: message, status: response.status))
         }
+        return exchange
     }
 
     private func checkSettings(_ what: String) throws(CredentialError) {
@@ -109,5 +123,29 @@ public struct OrganizationCredentialSource: CredentialSource {
                     + "token cannot contain: it must hold only the token")
         }
         return token
+    }
+}
+
+/// What one request to the organization endpoint brought: the session or why not, and, when an answer came, its
+/// status and `Date` header (local time `receivedAt`), from which a clock check measures the skew.
+public struct OrganizationExchange: Sendable {
+    public var session: Result<CloudSession, CredentialError>
+    public var status: Int?
+    public var serverDate: String?
+    public var receivedAt: Date?
+
+    public init(
+        session: Result<CloudSession, CredentialError>, status: Int? = nil, serverDate: String? = nil,
+        receivedAt: Date? = nil
+    ) {
+        self.session = session
+        self.status = status
+        self.serverDate = serverDate
+        self.receivedAt = receivedAt
+    }
+
+    /// The skew the answer's `Date` header shows, if there was an answer with one.
+    public var skew: ClockSkew? {
+        receivedAt.flatMap { ClockSkew(serverDate: serverDate, receivedAt: $0) }
     }
 }

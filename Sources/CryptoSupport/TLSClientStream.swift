@@ -79,6 +79,8 @@ public enum TLSError: Error, Sendable, Equatable, CustomStringConvertible {
 public final class TLSClientStream {
     private let context: OpaquePointer
     private let connection: OpaquePointer
+    /// The `SSL*`, for certificate inspection in this module.
+    var sslConnection: OpaquePointer { connection }
     private let socket: Int32
     private let serverName: String
     private var isClosed = false

@@ -15,11 +15,12 @@ public final class IdentityStore {
     public static var schemaVersion: Int { Schema.currentVersion }
 
     let connection: SQLiteConnection
-    private let lock: StateDirectoryLock
+    /// Nil for a store opened for reading only.
+    private let lock: StateDirectoryLock?
     /// Whether the schema has the `counters` table (only a test opens a store at an older version).
     let keepsCounters: Bool
 
-    private init(stateDir: String, connection: SQLiteConnection, lock: StateDirectoryLock, keepsCounters: Bool) {
+    private init(stateDir: String, connection: SQLiteConnection, lock: StateDirectoryLock?, keepsCounters: Bool) {
         self.stateDir = stateDir
         self.keepsCounters = keepsCounters
         self.databasePath = connection.path
@@ -59,10 +60,21 @@ public final class IdentityStore {
             stateDir: stateDir, connection: connection, lock: lock, keepsCounters: schemaVersion >= Schema.countersVersion)
     }
 
+    /// Opens the existing store in `stateDir` for reading only (`gateway-agent check`): no state_dir lock, no
+    /// migration, no write, so it is safe while the agent runs. Fails when there is no store yet.
+    public static func openForReading(stateDir: String) throws(StoreError) -> IdentityStore {
+        let connection = try SQLiteConnection(path: stateDir + "/identities.sqlite3", readOnly: true)
+        // The agent may be committing: wait for it rather than fail.
+        try connection.execute("PRAGMA busy_timeout = 5000")
+        let version = try Schema.userVersion(connection)
+        return IdentityStore(
+            stateDir: stateDir, connection: connection, lock: nil, keepsCounters: version >= Schema.countersVersion)
+    }
+
     /// Closes the database and releases the state_dir lock; every later call throws `closed`.
     public func close() {
         connection.close()
-        lock.release()
+        lock?.release()
     }
 
     /// Problems `PRAGMA integrity_check` finds; empty when the database is sound.

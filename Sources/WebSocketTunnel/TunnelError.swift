@@ -20,8 +20,9 @@ public enum TunnelError: Error, Sendable, Equatable, CustomStringConvertible {
     case proxyRefused(proxy: String, target: String, status: Int, reason: String)
     /// TLS failed: verification, handshake or I/O.
     case tls(TLSError)
-    /// The server refused the WebSocket upgrade with 401 or 403: the signature or credentials are bad or expired.
-    case handshakeForbidden(endpoint: String, status: Int)
+    /// The server refused the WebSocket upgrade with 401 or 403: the signature or credentials are bad or expired,
+    /// or signed at a time too far from the server's; `serverDate` is the answer's `Date` header, if any.
+    case handshakeForbidden(endpoint: String, status: Int, serverDate: String?)
     /// The server refused the WebSocket upgrade with another status.
     case handshakeRejected(endpoint: String, status: Int, reason: String)
     /// The server's upgrade answer broke RFC 6455 or did not agree to the `mqtt` sub-protocol.
@@ -72,7 +73,7 @@ public enum TunnelError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "proxy.no_proxy"
         case .tls(let failure):
             failure.description
-        case .handshakeForbidden(let endpoint, let status):
+        case .handshakeForbidden(let endpoint, let status, _):
             "\(endpoint) refused the WebSocket upgrade with HTTP \(status): the request signature or credentials "
                 + "are invalid, expired or revoked, or this gateway's clock is more than 5 minutes off (check NTP); "
                 + "refreshing credentials before the next attempt"

@@ -24,29 +24,38 @@ enum UpgradeHandshake {
             + "User-Agent: gateway-agent\r\n"
             + "\r\n"
         let name = endpoint.description
+        let (head, early) = try exchange(
+            Array(request.utf8), over: stream, endpoint: name, deadline: deadline, stage: "WebSocket upgrade")
+        try check(head, key: key, endpoint: name)
+        return early
+    }
+
+    /// Sends `request` and reads the answer's head; returns it and the bytes that came after it.
+    static func exchange(
+        _ request: [UInt8], over stream: TLSClientStream, endpoint name: String, deadline: Deadline, stage: String
+    ) throws(TunnelError) -> (HTTPResponseHead, [UInt8]) {
         do {
-            try stream.write(Array(request.utf8), timeout: deadline.remaining)
+            try stream.write(request, timeout: deadline.remaining)
             var received: [UInt8] = []
             while true {
                 if let end = HTTPResponseHead.endIndex(in: received) {
                     guard let head = HTTPResponseHead(received[..<end]) else {
                         throw TunnelError.handshakeInvalid(endpoint: name, reason: "the answer is not HTTP/1.1")
                     }
-                    try check(head, key: key, endpoint: name)
-                    return Array(received[end...])
+                    return (head, Array(received[end...]))
                 }
                 guard received.count < HTTPResponseHead.maxBytes else {
                     throw TunnelError.handshakeInvalid(endpoint: name, reason: "the response head is too long")
                 }
                 guard deadline.remaining > .zero else {
-                    throw TunnelError.timedOut(stage: "WebSocket upgrade", target: name)
+                    throw TunnelError.timedOut(stage: stage, target: name)
                 }
                 try stream.read(into: &received, maxCount: 4096, timeout: deadline.remaining)
             }
         } catch let failure as TunnelError {
             throw failure
         } catch let failure as TLSError {
-            if case .timedOut = failure { throw .timedOut(stage: "WebSocket upgrade", target: name) }
+            if case .timedOut = failure { throw .timedOut(stage: stage, target: name) }
             throw .tls(failure)
         } catch {
             throw .handshakeInvalid(endpoint: name, reason: "\(error)")
@@ -63,7 +72,7 @@ enum UpgradeHandshake {
         case 101:
             break
         case 401, 403:
-            throw .handshakeForbidden(endpoint: endpoint, status: head.status)
+            throw .handshakeForbidden(endpoint: endpoint, status: head.status, serverDate: head.value("date"))
         default:
             throw .handshakeRejected(endpoint: endpoint, status: head.status, reason: head.reason)
         }

@@ -99,28 +99,7 @@ public final class WebSocketTunnel: Sendable {
     }
 
     private static func connect(endpoint: WebSocketEndpoint, deadline: Deadline) throws(TunnelError) -> TLSClientStream {
-        let socket: Int32
-        if let proxy = endpoint.effectiveProxy {
-            socket = try TCPConnection.connect(
-                host: proxy.host, port: proxy.port, deadline: deadline, target: proxy.description)
-            do {
-                try ProxyConnect.open(through: proxy, on: socket, to: endpoint, deadline: deadline)
-            } catch {
-                Glibc.close(socket)
-                throw error
-            }
-        } else {
-            socket = try TCPConnection.connect(
-                host: endpoint.host, port: endpoint.port, deadline: deadline, target: endpoint.authority)
-        }
-        do {
-            return try TLSClientStream(
-                socket: socket, configuration: TLSClientConfiguration(serverName: endpoint.host, caFile: endpoint.caFile),
-                handshakeTimeout: deadline.remaining)
-        } catch .timedOut {
-            throw .timedOut(stage: "TLS handshake", target: endpoint.authority)
-        } catch {
-            throw .tls(error)
-        }
+        let socket = try EndpointProbe.openTCP(to: endpoint, deadline: deadline)
+        return try EndpointProbe.startTLS(on: socket, endpoint: endpoint, alpnProtocols: [], deadline: deadline)
     }
 }

@@ -24,7 +24,7 @@ struct GatewayAgentCommand: AsyncParsableCommand {
               gateway-agent status --json
             """,
         version: AgentVersion.current,
-        subcommands: [RunCommand.self, CheckConfigCommand.self, StatusCommand.self, IdentityCommand.self, VersionCommand.self]
+        subcommands: [RunCommand.self, CheckConfigCommand.self, CheckCommand.self, StatusCommand.self, IdentityCommand.self, VersionCommand.self]
     )
 
     /// Like argument-parser's own entry point, except that usage errors exit 2 (DESIGN.md §6), not 64.

@@ -2,7 +2,7 @@
 """A fake AWS IoT Core MQTT-over-WebSocket gateway for the agent's end-to-end tests (standard library only).
 
 Usage: aws_iot_gateway.py --cert PEM --key PEM --issued FILE --target unix:PATH|HOST:PORT --events FILE
-                          [--region eu-west-1] [--host 127.0.0.1]
+                          [--region eu-west-1] [--host 127.0.0.1] [--clock-offset SECONDS]
 
 It listens with TLS on an ephemeral port, prints "PORT <n>" on stdout once ready, and exits when stdin closes.
 Each connection must open with a WebSocket upgrade (sub-protocol `mqtt`) to a SigV4-presigned URL, checked the
@@ -10,14 +10,16 @@ way AWS IoT checks it:
 
   - path /mqtt; X-Amz-Algorithm AWS4-HMAC-SHA256; X-Amz-SignedHeaders host;
   - X-Amz-Credential {akid}/{yyyymmdd}/{region}/iotdevicegateway/aws4_request, the day that of X-Amz-Date;
-  - X-Amz-Date (yyyymmddThhmmssZ) within 5 minutes of this host's clock;
+  - X-Amz-Date (yyyymmddThhmmssZ) within 5 minutes of the gateway's clock (this host's, plus --clock-offset:
+    a gateway whose clock is that many seconds ahead, for clock-skew tests);
   - the access key id handed out by the fake organization endpoint (--issued, the JSON lines it appends),
     not expired and not revoked, and X-Amz-Security-Token equal to the session token issued with it;
   - X-Amz-Signature recomputed over GET /mqtt, the canonical query without X-Amz-Signature and
     X-Amz-Security-Token, the Host header as received (which must carry the port when it is not 443) and the
     hash of the empty payload, with the secret issued with the key.
 
-Anything wrong is answered with HTTP 403 (404 for another path), as AWS does. After a good upgrade the MQTT
+Anything wrong is answered with HTTP 403 (404 for another path), as AWS does. Every answer carries a `Date`
+header from the gateway's clock. After a good upgrade the MQTT
 byte stream is relayed both ways to --target (a real mosquitto).
 
 Commands, one per line on stdin, each answered with one "OK ..." line on stdout once done:
@@ -35,6 +37,7 @@ X-Amz-Date and the signature (never the secret or the session token).
 import argparse
 import base64
 import datetime
+import email.utils
 import hashlib
 import hmac
 import json
@@ -73,6 +76,13 @@ class Gateway:
         self.revoked = set()
         self.mismatched = set()
         self.refusing = False
+
+    def now(self):
+        """The gateway's clock: this host's, shifted by --clock-offset."""
+        return time.time() + self.options.clock_offset
+
+    def date_header(self):
+        return "Date: %s\r\n" % email.utils.formatdate(self.now(), usegmt=True)
 
     def log(self, **event):
         event["time"] = time.time()
@@ -130,7 +140,7 @@ class Gateway:
             raise Refusal(403, "date %s" % amz_date, key)
         if day != amz_date[:8]:
             raise Refusal(403, "scope day %s is not the day of %s" % (day, amz_date), key)
-        skew = abs(time.time() - signed_at.timestamp())
+        skew = abs(self.now() - signed_at.timestamp())
         if skew > MAX_SKEW:
             raise Refusal(403, "signed %d s away from now" % skew, key)
         issued = self.issued().get(key)
@@ -140,7 +150,7 @@ class Gateway:
             if key in self.revoked:
                 raise Refusal(403, "revoked access key", key)
         expiration = datetime.datetime.fromisoformat(issued["expiration"].replace("Z", "+00:00"))
-        if expiration.timestamp() <= time.time():
+        if expiration.timestamp() <= self.now():
             raise Refusal(403, "expired access key", key)
         if not hmac.compare_digest(params.get("X-Amz-Security-Token", ""), issued["sessionToken"]):
             raise Refusal(403, "missing or wrong security token", key)
@@ -330,8 +340,9 @@ def serve(gateway, raw, context):
             text = {400: "Bad Request", 403: "Forbidden", 404: "Not Found"}[refusal.status]
             body = json.dumps({"message": text}).encode()
             sock.sendall(
-                b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                b"Connection: close\r\n\r\n" % (refusal.status, text.encode(), len(body)) + body)
+                b"HTTP/1.1 %d %s\r\n%sContent-Type: application/json\r\nContent-Length: %d\r\n"
+                b"Connection: close\r\n\r\n"
+                % (refusal.status, text.encode(), gateway.date_header().encode(), len(body)) + body)
             return
         accept = base64.b64encode(hashlib.sha1(websocket_key.encode() + GUID).digest()).decode()
         sock.settimeout(None)
@@ -342,8 +353,9 @@ def serve(gateway, raw, context):
             gateway.connections.add(connection)
         try:
             sock.sendall(
-                ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n" % accept).encode())
+                ("HTTP/1.1 101 Switching Protocols\r\n%sUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
+                 % (gateway.date_header(), accept)).encode())
             gateway.log(event="accepted", accessKeyId=key, amzDate=amz_date, signature=signature,
                         host=headers.get("host", ""))
             connection.relay(early)
@@ -370,6 +382,8 @@ def main():
     parser.add_argument("--events", required=True)
     parser.add_argument("--region", default="eu-west-1")
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--clock-offset", type=float, default=0.0,
+                        help="seconds the gateway's clock is ahead of this host's (negative: behind)")
     options = parser.parse_args()
     # Descriptors inherited from a test runner that spawns children concurrently (other tests' pipes): holding
     # them open would keep those tests from seeing end of file.

@@ -24,6 +24,7 @@ A response R is one of:
   {"kind": "slow", "delay": S, "then": R}     waits S seconds, then answers R.
   {"kind": "hang"}                            reads the request and never answers.
   {"kind": "truncated"}                       announces a longer body than it sends, then closes.
+  {"kind": "skewed", "offset": S, "then": R}  answers R with a Date header S seconds ahead of this host's clock.
 """
 
 import datetime
@@ -57,8 +58,14 @@ def expiration_text(seconds, style):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    # Seconds the Date header is ahead of this host's clock ("skewed" responses).
+    date_offset = 0
+
     def log_message(self, format, *args):
         pass
+
+    def date_time_string(self, timestamp=None):
+        return super().date_time_string((time.time() if timestamp is None else timestamp) + self.date_offset)
 
     def handle_one_request(self):
         try:
@@ -130,6 +137,9 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(response["status"], response.get("body", ""), response.get("headers"))
         elif kind == "slow":
             time.sleep(response["delay"])
+            self.answer(response["then"], count)
+        elif kind == "skewed":
+            self.date_offset = response["offset"]
             self.answer(response["then"], count)
         elif kind == "hang":
             time.sleep(3600)

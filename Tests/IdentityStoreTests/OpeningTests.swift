@@ -40,6 +40,44 @@ struct OpeningTests {
         #expect(message.contains("only one gateway-agent may run per state_dir"))
     }
 
+    @Test("a store opened for reading beside its owner sees committed requests, writes nothing and takes no lock")
+    func openForReadingBesideTheOwner() throws {
+        let temp = TemporaryDirectory()
+        let owner = try IdentityStore.open(stateDir: temp.stateDir)
+        defer { owner.close() }
+        try owner.accept([create(IdentityID.random()), create(IdentityID.random())])
+
+        let reader = try IdentityStore.openForReading(stateDir: temp.stateDir)
+        #expect(try reader.integrityProblems().isEmpty)
+        #expect(try reader.counts() == RequestCounts(queued: 2))
+        #expect(try reader.oldestPendingAcceptedAt() == t0)
+        #expect(throws: StoreError.self) { try reader.accept([create(IdentityID.random())]) }
+        reader.close()
+        // The owner still holds the state_dir, and keeps writing.
+        #expect(throws: StoreError.self) { try IdentityStore.open(stateDir: temp.stateDir) }
+        try owner.accept([create(IdentityID.random())])
+        #expect(try owner.counts().queued == 3)
+    }
+
+    @Test("a store whose owner has stopped (no -wal, no -shm left) opens for reading")
+    func openForReadingAfterOwnerStopped() throws {
+        let temp = TemporaryDirectory()
+        let owner = try IdentityStore.open(stateDir: temp.stateDir)
+        try owner.accept([create(IdentityID.random())])
+        owner.close()
+        let reader = try IdentityStore.openForReading(stateDir: temp.stateDir)
+        defer { reader.close() }
+        #expect(try reader.integrityProblems().isEmpty)
+        #expect(try reader.counts() == RequestCounts(queued: 1))
+    }
+
+    @Test("opening a store for reading where there is none fails, creating nothing")
+    func openForReadingMissing() throws {
+        let temp = TemporaryDirectory()
+        #expect(throws: StoreError.self) { try IdentityStore.openForReading(stateDir: temp.stateDir) }
+        #expect(!FileManager.default.fileExists(atPath: temp.stateDir + "/identities.sqlite3"))
+    }
+
     @Test("closing a store releases the state_dir for the next open")
     func closeReleasesLock() throws {
         let temp = TemporaryDirectory()

@@ -53,7 +53,7 @@ struct AWSWebSocketGatewayFixtureTests {
             }
         }
         func expectRefused(_ error: TunnelError?, _ reason: String, sourceLocation: SourceLocation = #_sourceLocation) {
-            guard case .handshakeForbidden(_, let status)? = error else {
+            guard case .handshakeForbidden(_, let status, _)? = error else {
                 Issue.record("expected 403 for \(reason), got \(String(describing: error))", sourceLocation: sourceLocation)
                 return
             }

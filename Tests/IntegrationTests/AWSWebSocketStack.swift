@@ -20,11 +20,16 @@ final class AWSWebSocketStack {
         .credentials(lifetime: lifetime, iotEndpoint: "localhost")
     }
 
-    /// Plans the organization's answers, starts everything but the agent, and writes its configuration.
+    /// Plans the organization's answers, starts everything but the agent, and writes its configuration;
+    /// `gatewayClockOffset` puts the gateway's clock that many seconds ahead of this host's; `gatewayCertificate`
+    /// replaces its TLS certificate, `brokerCAFile` the CA the agent trusts for it; `brokerPort` points the agent
+    /// elsewhere than the gateway.
     init(
         plan: [FakeOrganizationEndpoint.Response] = [credentials()], refreshBefore: String? = nil,
         requestTimeout: String? = nil, proxyURL: String? = nil, proxyCredentials: String? = nil,
-        identity: String = "ack_timeout = \"2s\""
+        identity: String = "ack_timeout = \"2s\"", gatewayClockOffset: Int = 0,
+        gatewayCertificate: (certificate: String, key: String)? = nil, brokerCAFile: String? = nil,
+        brokerPort: Int? = nil
     ) throws {
         organization = try FakeOrganizationEndpoint.shared.get()
         organizationID = organization.newOrganizationID("aws-ws")
@@ -35,11 +40,13 @@ final class AWSWebSocketStack {
         let certificates = try HTTPSTestCertificates.shared.get()
         gateway = try AWSIoTGatewayFixture(
             issuedCredentialsFile: organization.issuedCredentialsFile(organizationID), brokerSocket: broker.unixSocketPath,
-            certificate: certificates.serverCertificate, key: certificates.serverKey)
+            certificate: gatewayCertificate?.certificate ?? certificates.serverCertificate,
+            key: gatewayCertificate?.key ?? certificates.serverKey, clockOffset: gatewayClockOffset)
         agent = try AgentUnderTest(
             organization: OrganizationAgentSettings(
                 organizationID: organizationID, baseURL: organization.baseURL, token: token,
-                organizationCAFile: certificates.caFile, brokerCAFile: certificates.caFile, brokerPort: gateway.port,
+                organizationCAFile: certificates.caFile, brokerCAFile: brokerCAFile ?? certificates.caFile,
+                brokerPort: brokerPort ?? gateway.port,
                 refreshBefore: refreshBefore, requestTimeout: requestTimeout, proxyURL: proxyURL,
                 proxyCredentials: proxyCredentials),
             identity: identity)

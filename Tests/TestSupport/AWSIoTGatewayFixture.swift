@@ -39,9 +39,10 @@ public final class AWSIoTGatewayFixture {
 
     /// Starts a gateway that trusts what the organization endpoint wrote to `issuedCredentialsFile` and relays
     /// to the MQTT broker listening on the Unix socket `brokerSocket`; TLS with `certificate` and `key`.
+    /// `clockOffset`: seconds the gateway's clock (its `Date` headers and signature checks) is ahead of this host's.
     public init(
         issuedCredentialsFile: String, brokerSocket: String, certificate: String, key: String,
-        region: String = "eu-west-1"
+        region: String = "eu-west-1", clockOffset: Int = 0
     ) throws {
         directory = try TempDirectory(prefix: "aws-iot-gateway")
         eventsFile = directory.path("events.jsonl")
@@ -50,7 +51,7 @@ public final class AWSIoTGatewayFixture {
             arguments: [
                 "python3", Self.script, "--cert", certificate, "--key", key,
                 "--issued", issuedCredentialsFile, "--target", "unix:\(brokerSocket)", "--events", eventsFile,
-                "--region", region,
+                "--region", region, "--clock-offset", String(clockOffset),
             ],
             stdout: .capture, stderr: .inherit, stdinPipe: true)
         guard let line = try process.readLine(timeout: .seconds(10)), line.hasPrefix("PORT "),

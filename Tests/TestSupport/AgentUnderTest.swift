@@ -134,10 +134,14 @@ public final class AgentUnderTest {
         return ended
     }
 
-    /// Runs the CLI with `arguments` plus `--config`; `stdin` is written to its standard input.
-    public func cli(_ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(60)) throws -> CLIResult {
+    /// Runs the CLI with `arguments` plus `--config`; `stdin` is written to its standard input, `environment`
+    /// added to the test runner's.
+    public func cli(
+        _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], timeout: Duration = .seconds(60)
+    ) throws -> CLIResult {
         let binary = try builtExecutable(named: "gateway-agent")
-        let outcome = try ChildProcess.run(binary, arguments + ["--config", configPath], stdin: stdin, timeout: timeout)
+        let outcome = try ChildProcess.run(
+            binary, arguments + ["--config", configPath], environment: environment, stdin: stdin, timeout: timeout)
         return CLIResult(
             status: outcome.termination.shellStatus, stdout: trimmingFinalNewline(outcome.stdout),
             stderr: trimmingFinalNewline(outcome.stderr))

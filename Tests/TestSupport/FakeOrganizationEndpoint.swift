@@ -16,6 +16,8 @@ public final class FakeOrganizationEndpoint: Sendable {
         case reply(status: Int, body: String, headers: [String: String] = [:])
         /// Waits `delay` seconds, then answers as `then`.
         case slow(delay: Double, then: Response)
+        /// Answers as `then` with a `Date` header `offset` seconds ahead of this host's clock.
+        case skewed(offset: Double, then: Response)
         /// Reads the request and never answers.
         case hang
         /// Announces a 500-byte body, sends 30 bytes and closes the connection.
@@ -32,6 +34,8 @@ public final class FakeOrganizationEndpoint: Sendable {
                 ["kind": "reply", "status": status, "body": body, "headers": headers]
             case .slow(let delay, let then):
                 ["kind": "slow", "delay": delay, "then": then.json]
+            case .skewed(let offset, let then):
+                ["kind": "skewed", "offset": offset, "then": then.json]
             case .hang:
                 ["kind": "hang"]
             case .truncated:

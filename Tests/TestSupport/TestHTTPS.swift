@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 
 /// A throwaway PKI for HTTPS tests, made with the openssl CLI: a CA, a server certificate it signed for
-/// `localhost`/`127.0.0.1`, one for another name, and an unrelated CA that trusts neither.
+/// `localhost`/`127.0.0.1`, one for another name, an expired one, and an unrelated CA that trusts none.
 public struct HTTPSTestCertificates: Sendable {
     /// Directory holding every file below.
     public let directory: String
@@ -16,6 +16,9 @@ public struct HTTPSTestCertificates: Sendable {
     /// Server certificate for `other.example` only, and its key.
     public let wrongNameCertificate: String
     public let wrongNameKey: String
+    /// Server certificate for `localhost`/`127.0.0.1` that expired yesterday, and its key.
+    public let expiredCertificate: String
+    public let expiredKey: String
 
     /// Made once per test process: key generation is the slow part.
     public static let shared: Result<HTTPSTestCertificates, HTTPSFixtureError> = Result {
@@ -41,12 +44,13 @@ public struct HTTPSTestCertificates: Sendable {
         func makeCA(_ name: String) throws(HTTPSFixtureError) {
             try openssl([
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", "\(name).key", "-out", "\(name).pem", "-days", "2", "-subj",
+                "-keyout", "\(name).key", "-out", "\(name).pem", "-days", "90", "-subj",
                 "/CN=gateway-agent test \(name)",
                 "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
             ])
         }
-        func makeServer(_ name: String, subjectAltName: String) throws(HTTPSFixtureError) {
+        // 90 days: `gateway-agent check` warns about certificates that expire within 14.
+        func makeServer(_ name: String, subjectAltName: String, days: Int = 90) throws(HTTPSFixtureError) {
             try openssl([
                 "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                 "-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=\(name)",
@@ -58,17 +62,19 @@ public struct HTTPSTestCertificates: Sendable {
             }
             try openssl([
                 "x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", "\(name).pem", "-days", "2", "-extfile", extensions,
+                "-out", "\(name).pem", "-days", String(days), "-extfile", extensions,
             ])
         }
         try makeCA("ca")
         try makeCA("other-ca")
         try makeServer("server", subjectAltName: "DNS:localhost,IP:127.0.0.1")
         try makeServer("wrong-name", subjectAltName: "DNS:other.example")
+        try makeServer("expired", subjectAltName: "DNS:localhost,IP:127.0.0.1", days: -1)
         return HTTPSTestCertificates(
             directory: directory, caFile: "\(directory)/ca.pem", otherCAFile: "\(directory)/other-ca.pem",
             serverCertificate: "\(directory)/server.pem", serverKey: "\(directory)/server.key",
-            wrongNameCertificate: "\(directory)/wrong-name.pem", wrongNameKey: "\(directory)/wrong-name.key")
+            wrongNameCertificate: "\(directory)/wrong-name.pem", wrongNameKey: "\(directory)/wrong-name.key",
+            expiredCertificate: "\(directory)/expired.pem", expiredKey: "\(directory)/expired.key")
     }
 }
 

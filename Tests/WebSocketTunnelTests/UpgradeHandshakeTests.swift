@@ -31,7 +31,12 @@ struct UpgradeHandshakeTests {
                 runtimeDirectory: directory + "/run", connectTimeout: .seconds(5))
             Issue.record("a forbidden upgrade opened the tunnel")
         } catch {
-            #expect(error == .handshakeForbidden(endpoint: "wss://localhost:\(endpoint.port)/mqtt", status: 403))
+            guard case .handshakeForbidden(let endpointName, let status, _) = error else {
+                Issue.record("expected handshakeForbidden, got \(error)")
+                return
+            }
+            #expect(endpointName == "wss://localhost:\(endpoint.port)/mqtt")
+            #expect(status == 403)
             #expect(error.needsFreshCredentials)
             #expect(!error.isPermanent)
             for secret in ["expired-signature", "SECRET-SESSION-TOKEN", "X-Amz", "?"] {

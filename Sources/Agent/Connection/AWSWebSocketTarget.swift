@@ -12,6 +12,8 @@ struct AWSWebSocketTarget: BrokerTargetSource {
     let configuration: AgentConfiguration
     let refresher: CredentialRefresher
     let logger: Logger
+    /// Corrected after a refusal whose `Date` header shows this gateway's clock is off (issue 9, clock skew).
+    let signingClock = SigningClock()
 
     var endpointDescription: String {
         let broker = configuration.broker
@@ -29,7 +31,7 @@ struct AWSWebSocketTarget: BrokerTargetSource {
             throw TunnelError.invalidEndpoint("no broker host: set broker.endpoint (the credential source gives no iotEndpoint)")
         }
         let url = SigV4.presignedWebSocketURL(
-            host: host, port: broker.port, region: session.region, credentials: session.credentials, date: Date())
+            host: host, port: broker.port, region: session.region, credentials: session.credentials, date: signingClock.now())
         // The URL is wss://host[:port]/mqtt?…; the tunnel takes the part from the path on.
         let afterScheme = url.dropFirst("wss://".count)
         let pathAndQuery = String(afterScheme[(afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex)...])
@@ -46,6 +48,11 @@ struct AWSWebSocketTarget: BrokerTargetSource {
         } catch {
             // A refused signature means expired or revoked credentials: fetch new ones before the next attempt.
             if error.needsFreshCredentials { refresher.invalidate(session) }
+            if case .handshakeForbidden(_, _, let serverDate) = error, let skew = signingClock.correct(serverDate: serverDate) {
+                logger.warning(
+                    "clock skew: this gateway's clock is \(skew) the broker's; signing with the broker's time from now on; fix the system clock (NTP)",
+                    metadata: ["offsetSeconds": "\(Int(skew.seconds.rounded()))"])
+            }
             throw error
         }
         let options = MQTTOptions(

@@ -3,9 +3,10 @@ import CloudCredentials
 import FoundationEssentials
 import Logging
 
-/// Builds the credential source the configuration names, reading secrets only when it fetches.
-enum CloudCredentialsSetup {
-    static func source(for configuration: AgentConfiguration) -> (any CloudCredentials.CredentialSource)? {
+/// Builds the credential source the configuration names, reading secrets only when it fetches
+/// (the agent's, and `gateway-agent check`'s, so both reach the endpoint the same way).
+public enum CloudCredentialsSetup {
+    public static func source(for configuration: AgentConfiguration) -> (any CloudCredentials.CredentialSource)? {
         let credentials = configuration.credentials
         let proxy = CloudCredentials.ProxySettings(
             url: configuration.proxy.url.isEmpty ? nil : configuration.proxy.url,
@@ -38,7 +39,7 @@ enum CloudCredentialsSetup {
     }
 
     /// `refresh_before` of the organization source (the others refresh 5 minutes ahead too).
-    static func timing(for configuration: AgentConfiguration) -> RefreshTiming {
+    public static func timing(for configuration: AgentConfiguration) -> RefreshTiming {
         var timing = RefreshTiming()
         if configuration.credentials.source == .organization {
             timing.refreshBefore = configuration.credentials.organization.refreshBefore

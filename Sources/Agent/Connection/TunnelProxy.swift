@@ -7,8 +7,8 @@ import Glibc
 
 /// The WebSocket tunnel's proxy (this file imports only the tunnel's `ProxySettings`, whose name
 /// CloudCredentials also uses): `[proxy] url` with `credentials_file`, else `HTTPS_PROXY` / `NO_PROXY`.
-enum TunnelProxy {
-    static func settings(_ proxy: ProxySection) throws -> ProxySettings? {
+public enum TunnelProxy {
+    public static func settings(_ proxy: ProxySection) throws -> ProxySettings? {
         if proxy.url.isEmpty {
             return try ProxySettings.fromEnvironment(environment())
         }

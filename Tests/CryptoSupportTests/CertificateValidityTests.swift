@@ -1,0 +1,33 @@
+import CryptoSupport
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("Certificate validity dates", .blockingWaits)
+struct CertificateValidityTests {
+    @Test("a PEM certificate's dates are read; the test PKI's are two days apart")
+    func readsDates() throws {
+        let certificates = try HTTPSTestCertificates.shared.get()
+        let expired = try CertificateValidity.ofPEMFile(certificates.expiredCertificate)
+        let now = Int64(Date().timeIntervalSince1970)
+        #expect(expired.notAfter < now)
+        #expect(expired.daysLeft(now: now) == -1)
+        let server = try CertificateValidity.ofPEMFile(certificates.serverCertificate)
+        #expect(server.notAfter - server.notBefore == 90 * 86_400)
+        #expect(server.daysLeft(now: server.notBefore) == 90)
+        #expect(server.daysLeft(now: server.notAfter - 1) == 0)
+    }
+
+    @Test("a file that holds no certificate, or is missing, is a configuration error naming it")
+    func refusesOtherFiles() throws {
+        let certificates = try HTTPSTestCertificates.shared.get()
+        for path in [certificates.serverKey, certificates.directory + "/missing.pem"] {
+            #expect {
+                try CertificateValidity.ofPEMFile(path)
+            } throws: { error in
+                guard case .invalidConfiguration(let message) = error as? TLSError else { return false }
+                return message.contains(path)
+            }
+        }
+    }
+}

@@ -1,4 +1,4 @@
-# Sourced by scripts/demo and scripts/bench: a local TLS broker with a fresh CA, the cloud responder, the
+# Sourced by scripts/demo and bench/run: a local TLS broker with a fresh CA, the cloud responder, the
 # fake organization endpoint and AWS IoT WebSocket gateway (test fixtures of this project), and the agent,
 # all under $work, all stopped (by PID) when the calling script exits.
 # Needs: $bin (directory of the built gateway-agent and identity-responder). Sets: $work, $port, ga().

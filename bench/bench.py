@@ -89,7 +89,7 @@ def agent_throughput(stack, name, count, key, clients):
     accepted_ms = time.time() * 1000
     wait_until_drained(agent, 300)
     acked, received = settled_requests(agent, responder, count)
-    rss = agent.rss_bytes()
+    memory = agent.memory()
     agent.stop()
     responder.stop()
     last_ack = max(row[3] for row in acked)
@@ -101,7 +101,8 @@ def agent_throughput(stack, name, count, key, clients):
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p99_ms": percentile(latencies, 99),
         "max_in_flight": max_in_flight([(t, acked_at[cid]) for t, cid in received]),
-        "rss_after_bytes": rss,
+        "rss_after_bytes": memory["rss_bytes"],
+        "anonymous_after_bytes": memory["anonymous_bytes"],
     }
 
 
@@ -206,9 +207,11 @@ def main():
     time.sleep(args.cpu_window)
     idle_cpu = idle.cpu_seconds() - cpu_start
     idle_wall = time.monotonic() - wall_start
+    memory = idle.memory()
     footprint = {
         "idle_seconds": time.monotonic() - idle_connected,
-        "idle_rss_bytes": idle.rss_bytes(),
+        "idle_rss_bytes": memory["rss_bytes"],
+        "idle_anonymous_bytes": memory["anonymous_bytes"],
         "idle_cpu_seconds": idle_cpu,
         "idle_cpu_percent": 100 * idle_cpu / idle_wall,
         "idle_cpu_window_s": idle_wall,
@@ -241,33 +244,42 @@ def main():
 
 def print_table(results, args):
     f = results["figures"]
+    drain_target = args.drain_count / 100 + 1
     rows = [
-        ("1  agent, quotas off: accepted -> acked", f"{f['agent.requests_per_s']:.0f} requests/s", ""),
-        ("   accept rate (control socket, committed)", f"{f['agent.accepted_per_s']:.0f} requests/s", ""),
-        ("   accept -> ack latency p50 / p99", f"{f['agent.latency_p50_ms']:.0f} / {f['agent.latency_p99_ms']:.0f} ms", ""),
-        ("   max in flight (quotas off)", f"{f['agent.max_in_flight']}", "<= 100"),
-        ("2  mosquitto_pub -l, QoS 1, -M 100", f"{f['mosquitto_pub.requests_per_s']:.0f} messages/s", ""),
-        ("   awscrt script, 100 in flight", f"{f['awscrt.requests_per_s']:.0f} requests/s", ""),
-        ("   awscrt publish -> ack latency p50 / p99", f"{f['awscrt.latency_p50_ms']:.0f} / {f['awscrt.latency_p99_ms']:.0f} ms", ""),
-        ("   agent / mosquitto_pub", f"{f['agent/mosquitto_pub']:.2f}x", ">= 0.5x"),
-        ("   agent / awscrt", f"{f['agent/awscrt']:.2f}x", ">= 3x"),
+        ("1  agent, quotas off: accepted -> acked", f"{f['agent.requests_per_s']:.0f} requests/s", "", None),
+        ("   accept rate (control socket, committed)", f"{f['agent.accepted_per_s']:.0f} requests/s", "", None),
+        ("   accept -> ack latency p50 / p99", f"{f['agent.latency_p50_ms']:.0f} / {f['agent.latency_p99_ms']:.0f} ms", "", None),
+        ("   max in flight (quotas off)", f"{f['agent.max_in_flight']}", "<= 100", f["agent.max_in_flight"] <= 100),
+        ("2  mosquitto_pub -l, QoS 1, -M 100", f"{f['mosquitto_pub.requests_per_s']:.0f} messages/s", "", None),
+        ("   awscrt script, 100 in flight", f"{f['awscrt.requests_per_s']:.0f} requests/s", "", None),
+        ("   awscrt publish -> ack latency p50 / p99",
+         f"{f['awscrt.latency_p50_ms']:.0f} / {f['awscrt.latency_p99_ms']:.0f} ms", "", None),
+        ("   agent / mosquitto_pub", f"{f['agent/mosquitto_pub']:.2f}x", ">= 0.5x", f["agent/mosquitto_pub"] >= 0.5),
+        ("   agent / awscrt", f"{f['agent/awscrt']:.2f}x", ">= 3x", f["agent/awscrt"] >= 3),
         (f"3  drain {args.drain_count} queued, default quotas", f"{f['drain.drain_s']:.1f} s",
-         f"<= {args.drain_count / 100 + 1:.0f} s"),
-        ("   max publishes in any 1 s (cloud side)", f"{f['drain.max_publishes_in_1s']}", "<= 100"),
-        ("   max in flight (cloud side)", f"{f['drain.max_in_flight']}", "<= 100"),
-        (f"4  idle RSS after {f['footprint.idle_seconds']:.0f} s connected", f"{f['footprint.idle_rss_bytes'] / MB:.1f} MB", "<= 20 MB"),
-        ("   RSS at the end of run 1", f"{f['agent.rss_after_bytes'] / MB:.1f} MB", "<= 32 MB"),
+         f"<= {drain_target:.0f} s", f["drain.drain_s"] <= drain_target),
+        ("   max publishes in any 1 s (cloud side)", f"{f['drain.max_publishes_in_1s']}", "<= 100",
+         f["drain.max_publishes_in_1s"] <= 100),
+        ("   max in flight (cloud side)", f"{f['drain.max_in_flight']}", "<= 100", f["drain.max_in_flight"] <= 100),
+        (f"4  idle RSS after {f['footprint.idle_seconds']:.0f} s connected (anonymous)",
+         f"{f['footprint.idle_rss_bytes'] / MB:.1f} MB ({f['footprint.idle_anonymous_bytes'] / MB:.1f})", "<= 20 MB",
+         f["footprint.idle_rss_bytes"] <= 20 * MB),
+        ("   RSS at the end of run 1 (anonymous)",
+         f"{f['agent.rss_after_bytes'] / MB:.1f} MB ({f['agent.anonymous_after_bytes'] / MB:.1f})", "<= 32 MB",
+         f["agent.rss_after_bytes"] <= 32 * MB),
         (f"   idle CPU over {f['footprint.idle_cpu_window_s']:.0f} s",
-         f"{f['footprint.idle_cpu_seconds'] * 1000:.0f} ms ({f['footprint.idle_cpu_percent']:.3f} %)", "< 0.1 %"),
+         f"{f['footprint.idle_cpu_seconds'] * 1000:.0f} ms ({f['footprint.idle_cpu_percent']:.3f} %)", "< 0.1 %",
+         f["footprint.idle_cpu_percent"] < 0.1),
         (f"   stripped binary ({f['footprint.swift_runtime']} Swift runtime)",
-         f"{f['footprint.stripped_bytes'] / MB:.1f} MB", ""),
+         f"{f['footprint.stripped_bytes'] / MB:.1f} MB", "", None),
     ]
     c = results["conditions"]
     print(f"\n{args.runs} round(s), medians; N = {args.count}, {args.clients} control clients; build {c['build']}; "
           f"load average {c['loadavg_before'][0]:.2f} before, {c['loadavg_after'][0]:.2f} after, {c['cpus']} CPUs")
     width = max(len(r[0]) for r in rows)
-    for name, value, target in rows:
-        print(f"{name:<{width}}  {value:>22}  {target}")
+    for name, value, target, met in rows:
+        verdict = "" if met is None else ("met" if met else "MISSED")
+        print(f"{name:<{width}}  {value:>22}  {target:<8} {verdict}".rstrip())
 
 
 if __name__ == "__main__":

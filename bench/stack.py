@@ -1,12 +1,39 @@
 """The processes of one benchmark: the identity-responder (the cloud) and gateway-agent, each with its own
 files under the work directory; the TLS broker and the certificates come from scripts/lib/local-stack.sh."""
+import atexit
 import json
 import os
 import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
+
+
+_children = []
+
+
+def spawn(command, log):
+    """Starts a child that is ended (SIGTERM, then SIGKILL) when the benchmark exits, however it exits."""
+    process = subprocess.Popen(command, stdout=log, stderr=log)
+    _children.append(process)
+    return process
+
+
+def end_children():
+    for process in _children:
+        if process.poll() is None:
+            process.terminate()
+    for process in _children:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+atexit.register(end_children)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 class Stack:
@@ -34,18 +61,19 @@ def wait_for(what, predicate, timeout, interval=0.05):
 
 
 class Responder:
-    """identity-responder with a fresh state file; its records file holds every request's receive time."""
+    """identity-responder with a fresh state file, written once subscribed (--records-only); its records file
+    holds every request with its receive time."""
 
     def __init__(self, stack, name):
         self.dir = stack.path(name)
         os.makedirs(self.dir, exist_ok=True)
         self.state_file = os.path.join(self.dir, "registry.json")
         self.log = open(os.path.join(self.dir, "responder.log"), "w")
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [os.path.join(stack.bin, "identity-responder"), "--host", "localhost", "--port", str(stack.port),
              "--cafile", stack.path("ca.pem"), "--cert", stack.path("cloud.pem"), "--key", stack.path("cloud.key"),
-             "--client-id", f"responder-{name}", "--state-file", self.state_file],
-            stdout=self.log, stderr=self.log)
+             "--client-id", f"responder-{name}", "--state-file", self.state_file, "--records-only"],
+            self.log)
         wait_for("the responder to subscribe", lambda: self.state().get("subscribed"), 15)
 
     def state(self):
@@ -64,8 +92,12 @@ class Responder:
                 result.append((record["receivedAtMs"], record["properties"].get("correlationId")))
         return result
 
+    def record_count(self):
+        with open(self.state_file + ".records.jsonl", "rb") as f:
+            return f.read().count(b"\n")
+
     def wait_for_records(self, count, timeout):
-        wait_for(f"{count} requests at the responder", lambda: self.state().get("recordCount", 0) >= count, timeout, 0.1)
+        wait_for(f"{count} requests at the responder", lambda: self.record_count() >= count, timeout, 0.1)
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
@@ -113,9 +145,7 @@ client_id = "{self.name}"
 
     def start(self, connected=True):
         self.log = open(os.path.join(self.dir, "agent.log"), "a")
-        self.process = subprocess.Popen(
-            [os.path.join(self.stack.bin, "gateway-agent"), "run", "--config", self.config],
-            stdout=self.log, stderr=self.log)
+        self.process = spawn([os.path.join(self.stack.bin, "gateway-agent"), "run", "--config", self.config], self.log)
         wait_for("the control socket", lambda: self.try_status(), 20)
         if connected:
             wait_for("the agent to connect", lambda: self.try_status().get("connection") == "connected", 20)
@@ -132,12 +162,15 @@ client_id = "{self.name}"
         self.process.wait(timeout=20)
         self.log.close()
 
-    def rss_bytes(self):
-        with open(f"/proc/{self.process.pid}/status") as f:
+    def memory(self):
+        """Resident bytes: all, and the anonymous part (heap, stacks); the rest is mapped code and data."""
+        fields = {}
+        with open(f"/proc/{self.process.pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS")
+                name, _, value = line.partition(":")
+                if value.strip().endswith("kB"):
+                    fields[name] = int(value.split()[0]) * 1024
+        return {"rss_bytes": fields["Rss"], "anonymous_bytes": fields["Anonymous"]}
 
     def cpu_seconds(self):
         with open(f"/proc/{self.process.pid}/stat") as f:

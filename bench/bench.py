@@ -276,9 +276,11 @@ def print_table(results, args):
     c = results["conditions"]
     print(f"\n{args.runs} round(s), medians; N = {args.count}, {args.clients} control clients; build {c['build']}; "
           f"load average {c['loadavg_before'][0]:.2f} before, {c['loadavg_after'][0]:.2f} after, {c['cpus']} CPUs")
+    if args.quick:
+        print("(--quick: a smoke run of a debug build with small counts; the targets apply to the full run)")
     width = max(len(r[0]) for r in rows)
     for name, value, target, met in rows:
-        verdict = "" if met is None else ("met" if met else "MISSED")
+        verdict = "" if met is None or args.quick else ("met" if met else "MISSED")
         print(f"{name:<{width}}  {value:>22}  {target:<8} {verdict}".rstrip())
 
 

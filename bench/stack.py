@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 
 _children = []
@@ -84,12 +85,16 @@ class Responder:
             return {}
 
     def records(self):
-        """(receivedAtMs, correlation id) of every request received, in arrival order."""
+        """(receivedAtMs, correlation id, the request's `timestamp` property in ms) of every request received,
+        in arrival order. The agent sets `timestamp` just before it publishes."""
         result = []
         with open(self.state_file + ".records.jsonl") as f:
             for line in f:
                 record = json.loads(line)
-                result.append((record["receivedAtMs"], record["properties"].get("correlationId")))
+                properties = record["properties"]
+                sent = properties.get("timestamp")
+                sent_ms = int(datetime.fromisoformat(sent).timestamp() * 1000) if sent else None
+                result.append((record["receivedAtMs"], properties.get("correlationId"), sent_ms))
         return result
 
     def record_count(self):

@@ -5,12 +5,13 @@
 #   make deb              dist/gateway-agent_<version>_<arch>.deb
 #   make test-packaging   install into a DESTDIR and check the .deb
 #   make demo             scripts/demo
+#   make bench            bench/run (the full benchmark, about 15 minutes; bench/run --quick for a smoke run)
 PREFIX ?= /usr
 DESTDIR ?=
 SYSCONFDIR ?= /etc
 SWIFT_RELEASE_FLAGS = -c release --static-swift-stdlib
 
-.PHONY: build test install deb test-packaging demo
+.PHONY: build test install deb test-packaging demo bench
 
 build:
 	swift build $(SWIFT_RELEASE_FLAGS) --product gateway-agent
@@ -29,3 +30,6 @@ test-packaging:
 
 demo:
 	scripts/demo
+
+bench:
+	bench/run

@@ -100,9 +100,6 @@ let package = Package(
             path: "Tests/Fixtures/StoreWriter",
             swiftSettings: strict),
 
-        // Benchmark client for scripts/bench (measures a running agent through its control socket).
-        .executableTarget(name: "agent-bench", dependencies: ["ControlProtocol"], path: "Benchmarks/AgentBench"),
-
         // Shared test helpers: temp dirs, test CA, real mosquitto, child processes.
         .target(name: "TestSupport", dependencies: ["GatewayCore"], path: "Tests/TestSupport", swiftSettings: strict),
 

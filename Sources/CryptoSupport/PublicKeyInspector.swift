@@ -187,7 +187,14 @@ public enum PublicKeyInspector {
             throw refused("could not be checked: \(OpenSSLErrorQueue.drain() ?? "OpenSSL could not allocate")")
         }
         defer { EVP_PKEY_CTX_free(context) }
-        guard EVP_PKEY_public_check(context) == 1 else {
+        // P-256 and P-384 have cofactor 1: a point on the curve is in the right group, so the quick check is
+        // the whole check, without the full one's scalar multiplication (ten times the cost).
+        let valid: Int32
+        switch kind {
+        case .ecP256, .ecP384: valid = EVP_PKEY_public_check_quick(context)
+        case .rsa, .ed25519: valid = EVP_PKEY_public_check(context)
+        }
+        guard valid == 1 else {
             throw refused(
                 "is not a usable \(kind) key (\(OpenSSLErrorQueue.drain() ?? "its public numbers are invalid"))")
         }

@@ -21,6 +21,10 @@ final class MosquittoSession: @unchecked Sendable {
 
     /// How long `disconnect()` lets the loop flush DISCONNECT before giving up on a dead link.
     private static let disconnectGrace: Duration = .seconds(2)
+    /// Longest wait of one `mosquitto_loop` call. libmosquitto wakes the loop itself for every queued packet
+    /// (its socket pair) and shortens the wait to the keepalive deadline, so this only paces the stop checks;
+    /// shorter would wake an idle agent for nothing.
+    private static let loopTimeoutMs: Int32 = 1000
 
     private typealias Waiter = CheckedContinuation<Result<Void, MQTTError>, Never>
 
@@ -327,7 +331,7 @@ final class MosquittoSession: @unchecked Sendable {
             case .afterDisconnect(let deadline) where ContinuousClock.now >= deadline: return
             default: break
             }
-            let rc = mosquitto_loop(handle, 50, 1)
+            let rc = mosquitto_loop(handle, Self.loopTimeoutMs, 1)
             if rc != MosquittoResult.success {
                 connectionEnded(rc, errnoValue: errno)
                 return

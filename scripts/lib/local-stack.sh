@@ -1,4 +1,4 @@
-# Sourced by scripts/demo and scripts/bench: a local TLS broker with a fresh CA, the cloud responder, the
+# Sourced by scripts/demo and bench/run: a local TLS broker with a fresh CA, the cloud responder, the
 # fake organization endpoint and AWS IoT WebSocket gateway (test fixtures of this project), and the agent,
 # all under $work, all stopped (by PID) when the calling script exits.
 # Needs: $bin (directory of the built gateway-agent and identity-responder). Sets: $work, $port, ga().
@@ -31,7 +31,8 @@ stack_certificates() {
 }
 
 # stack_broker: mosquitto on a free port of 127.0.0.1 (TLS, client certificates required), plus a Unix
-# socket that only the fake AWS IoT gateway uses.
+# socket that only the fake AWS IoT gateway uses. 100 unacknowledged QoS 1 messages per client, as AWS IoT
+# Core allows (mosquitto's default of 20 would hold every client below the agent's max_inflight).
 stack_broker() {
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   cat > "$work/mosquitto.conf" <<CONF
@@ -39,6 +40,7 @@ per_listener_settings false
 persistence false
 log_dest file $work/mosquitto.log
 max_queued_messages 100000
+max_inflight_messages 100
 allow_anonymous true
 listener $port 127.0.0.1
 cafile $work/ca.pem

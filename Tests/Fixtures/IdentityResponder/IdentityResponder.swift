@@ -14,12 +14,16 @@ actor IdentityResponder {
 
     private var state: ResponderState
     private let stateFile: String
+    /// False with `--records-only`: rewriting the whole registry every flush would make a 10,000-request
+    /// benchmark quadratic.
+    private let rewritesState: Bool
     private let records: RecordLog
     private var queuedAcks: [@Sendable () -> Void] = []
     private var flushScheduled = false
 
-    init(stateFile: String) {
+    init(stateFile: String, rewritesState: Bool = true) {
         self.stateFile = stateFile
+        self.rewritesState = rewritesState
         records = RecordLog(path: "\(stateFile).records.jsonl")
         state = ResponderState.load(from: stateFile)
         state.write(to: stateFile)
@@ -49,6 +53,7 @@ actor IdentityResponder {
                     if subacks == 2 {
                         state.subscribed = true
                         save()
+                        if !rewritesState { state.write(to: stateFile) }
                     }
                 case .message(let message):
                     handle(message, on: connection)
@@ -231,7 +236,7 @@ actor IdentityResponder {
 
     private func flush() {
         flushScheduled = false
-        state.write(to: stateFile)
+        if rewritesState { state.write(to: stateFile) }
         let acks = queuedAcks
         queuedAcks = []
         for ack in acks { ack() }

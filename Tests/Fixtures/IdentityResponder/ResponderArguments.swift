@@ -5,12 +5,15 @@ import MQTTClient
 ///
 ///     identity-responder --host H --port P --state-file PATH
 ///         [--cafile CA] [--cert CERT --key KEY] [--username U --password-file F]
-///         [--client-id ID] [--protocol mqtt5|mqtt311]
+///         [--client-id ID] [--protocol mqtt5|mqtt311] [--records-only]
 ///
 /// `--port 0` makes `--host` a Unix socket path (plain MQTT). With `--cafile` the connection uses TLS.
+/// `--records-only` (the benchmark): the state file is written once subscribed, not after every change;
+/// the records file still gets every request.
 struct ResponderArguments {
     var options: MQTTOptions
     var stateFile: String
+    var recordsOnly = false
 
     struct UsageError: Error, CustomStringConvertible {
         let description: String
@@ -20,6 +23,10 @@ struct ResponderArguments {
         var values: [String: String] = [:]
         var iterator = arguments.makeIterator()
         while let flag = iterator.next() {
+            if flag == "--records-only" {
+                recordsOnly = true
+                continue
+            }
             let known = [
                 "--host", "--port", "--cafile", "--cert", "--key", "--username", "--password-file", "--state-file",
                 "--client-id", "--protocol",

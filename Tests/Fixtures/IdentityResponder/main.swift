@@ -8,5 +8,5 @@ do {
     FileHandle.standardError.write(Data("identity-responder: \(error)\n".utf8))
     exit(2)
 }
-let responder = IdentityResponder(stateFile: arguments.stateFile)
+let responder = IdentityResponder(stateFile: arguments.stateFile, rewritesState: !arguments.recordsOnly)
 await responder.run(options: arguments.options)

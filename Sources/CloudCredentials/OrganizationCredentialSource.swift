@@ -62,6 +62,13 @@ public struct OrganizationCredentialSource: CredentialSource {
         } catch {
             throw CredentialError.transport(error, what: what, secrets: [token])
         }
+        return try session(from: response, what: what, token: token)
+    }
+
+    /// The endpoint's answer read: the session, or the error that says what to do (never quoting `token`).
+    package func session(from response: HTTPResponse, what: String, token: String) throws(CredentialError)
+        -> CloudSession
+    {
         guard (200..<300).contains(response.status) else {
             throw OrganizationFailure(
                 what: what, response: response, source: self, secrets: [token], now: now()

@@ -77,14 +77,7 @@ public enum SecretScanner {
     }
 
     private static func files(in directory: String) -> [String] {
-        guard let handle = opendir(directory) else { return [] }
-        defer { closedir(handle) }
-        var paths: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { paths.append("\(directory)/\(name)") }
-        }
-        return paths.sorted()
+        TestTranscripts.entries(of: directory).map { "\(directory)/\($0)" }
     }
 }
 

@@ -73,6 +73,18 @@ public enum TestTranscripts {
         }
     }
 
+    /// The names in `directory` (without `.` and `..`), sorted; none when it cannot be read.
+    static func entries(of directory: String) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
     /// The whole of a small file, or nil.
     static func contents(of path: String) -> [UInt8]? {
         guard let file = fopen(path, "re") else { return nil }
@@ -175,14 +187,7 @@ final class ChildRecording: Sendable {
     }
 
     private static func dropIns(in directory: String) -> [String] {
-        guard let handle = opendir(directory) else { return [] }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasSuffix(".toml") { names.append("\(directory)/\(name)") }
-        }
-        return names
+        TestTranscripts.entries(of: directory).filter { $0.hasSuffix(".toml") }.map { "\(directory)/\($0)" }
     }
 }
 

@@ -8,6 +8,8 @@ enum TableHeaderPreflight {
     /// The byte offset of the first character that cannot start the name of a table header, or nil.
     static func badHeaderName(in bytes: [UInt8]) -> Int? {
         var scanner = Scanner(bytes: bytes)
+        // toml++ skips a UTF-8 byte order mark; the first line starts after it.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { scanner.index = 3 }
         return scanner.run()
     }
 

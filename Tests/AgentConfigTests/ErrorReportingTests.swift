@@ -278,7 +278,7 @@ struct TableHeaderNameTests {
         "a table header that starts with a character no key starts with is a syntax error, not an abort",
         arguments: [
             ("[=\n", 1, 2), ("[agent]\nmodule_id = \"gw\"\n[\n", 3, 2), ("[[ =x]]\n", 1, 4), ("  [ #x]\n", 1, 5),
-            ("[= \"ca.pem\"\nce_id = \"gw-1\"\n", 1, 2),
+            ("[= \"ca.pem\"\nce_id = \"gw-1\"\n", 1, 2), ("\u{FEFF}[@gent]\n", 1, 5),
         ])
     func badHeaderName(toml: String, line: Int, column: Int) throws {
         let fixture = try ConfigFixture()

@@ -100,6 +100,21 @@ let package = Package(
             path: "Tests/Fixtures/StoreWriter",
             swiftSettings: strict),
 
+        // libFuzzer targets, fuzzed by fuzz/run (which builds them with -sanitize=fuzzer and FUZZING defined);
+        // built plainly, each only says so.
+        .target(name: "FuzzDriver", path: "fuzz/Driver"),
+        .executableTarget(name: "fuzz-config", dependencies: ["FuzzDriver", "AgentConfig"], path: "fuzz/Targets/FuzzConfig"),
+        .executableTarget(name: "fuzz-ack", dependencies: ["FuzzDriver", "GatewayCore"], path: "fuzz/Targets/FuzzAck"),
+        .executableTarget(
+            name: "fuzz-control-request", dependencies: ["FuzzDriver", "ControlProtocol"],
+            path: "fuzz/Targets/FuzzControlRequest"),
+        .executableTarget(
+            name: "fuzz-organization-response", dependencies: ["FuzzDriver", "CloudCredentials", "HTTPClient"],
+            path: "fuzz/Targets/FuzzOrganizationResponse"),
+        .executableTarget(
+            name: "fuzz-websocket-frames", dependencies: ["FuzzDriver", "WebSocketTunnel"],
+            path: "fuzz/Targets/FuzzWebSocketFrames"),
+
         // Shared test helpers: temp dirs, test CA, real mosquitto, child processes.
         .target(name: "TestSupport", dependencies: ["GatewayCore"], path: "Tests/TestSupport", swiftSettings: strict),
 

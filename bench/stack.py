@@ -130,6 +130,8 @@ module_id = "{self.name}"
 state_dir = "{self.dir}/state"
 control_socket = "{self.socket}"
 identities_dir = "{self.dir}/identities.d"
+# The benchmark submits from up to 128 connections of one user.
+control_max_requests_per_client = 128
 
 [credentials]
 source = "none"

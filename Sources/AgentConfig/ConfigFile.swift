@@ -30,6 +30,11 @@ enum ConfigFile {
             let (line, column) = position(of: offset, in: bytes)
             return .failure(ConfigProblem(file: file, line: line, column: column, message: "TOML syntax error: NUL byte"))
         }
+        if let offset = TableHeaderPreflight.badHeaderName(in: bytes) {
+            let (line, column) = position(of: offset, in: bytes)
+            return .failure(ConfigProblem(file: file, line: line, column: column,
+                message: "TOML syntax error: a table header must start with a key (a bare key or a quoted string)"))
+        }
         do {
             let table = try TOMLTable(string: text)
             let tree = ConfigNode(table, file: file)

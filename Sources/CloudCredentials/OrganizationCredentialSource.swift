@@ -72,22 +72,32 @@ public struct OrganizationCredentialSource: CredentialSource {
         } catch {
             return OrganizationExchange(session: .failure(CredentialError.transport(error, what: what, secrets: [token])))
         }
-        var exchange = OrganizationExchange(
-            session: .failure(CredentialError(.invalidResponse, message: what)), status: response.status,
-            serverDate: response.header("date"), receivedAt: now())
+        let session: Result<CloudSession, CredentialError>
+        do {
+            session = .success(try self.session(from: response, what: what, token: token))
+        } catch {
+            session = .failure(error)
+        }
+        return OrganizationExchange(
+            session: session, status: response.status, serverDate: response.header("date"), receivedAt: now())
+    }
+
+    /// The endpoint's answer read: the session, or the error that says what to do (never quoting `token`).
+    package func session(from response: HTTPResponse, what: String, token: String) throws(CredentialError)
+        -> CloudSession
+    {
         guard (200..<300).contains(response.status) else {
-            exchange.session = .failure(
-                OrganizationFailure(what: what, response: response, source: self, secrets: [token], now: now()).error)
-            return exchange
+            throw OrganizationFailure(
+                what: what, response: response, source: self, secrets: [token], now: now()
+            ).error
         }
         do {
-            exchange.session = .success(try OrganizationResponse.session(from: response.body, now: now()))
+            return try OrganizationResponse.session(from: response.body, now: now())
         } catch {
             // A field value quoted in the message could, on a confused server, be the token itself.
             let message = ServerText.scrub("\(what): \(error.description)", secrets: [token])
-            exchange.session = .failure(CredentialError(.invalidResponse, message: message, status: response.status))
+            throw CredentialError(.invalidResponse, message: message, status: response.status)
         }
-        return exchange
     }
 
     private func checkSettings(_ what: String) throws(CredentialError) {

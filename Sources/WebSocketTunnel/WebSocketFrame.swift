@@ -56,7 +56,7 @@ enum WebSocketFrameEncoder {
 }
 
 /// What the server sent, as the relay acts on it.
-enum InboundWebSocketEvent: Equatable {
+package enum InboundWebSocketEvent: Equatable {
     /// Bytes of a binary message (one frame's worth; a message may arrive in several).
     case data([UInt8])
     case ping([UInt8])
@@ -65,27 +65,27 @@ enum InboundWebSocketEvent: Equatable {
 }
 
 /// Why the server's frames cannot be accepted, with the close code to answer.
-struct WebSocketProtocolViolation: Error, Equatable {
-    let code: UInt16
-    let detail: String
+package struct WebSocketProtocolViolation: Error, Equatable {
+    package let code: UInt16
+    package let detail: String
 }
 
 /// Turns the server's byte stream into events, enforcing RFC 6455 framing and the message size limit.
-struct WebSocketFrameReader {
+package struct WebSocketFrameReader {
     let maxMessageBytes: Int
     private var buffer: [UInt8] = []
     private var start = 0
     private var messageInProgress = false
     private var messageBytes = 0
 
-    init(maxMessageBytes: Int) {
+    package init(maxMessageBytes: Int) {
         self.maxMessageBytes = maxMessageBytes
     }
 
     /// Bytes received but not yet parsed.
     var bufferedCount: Int { buffer.count - start }
 
-    mutating func append(_ bytes: [UInt8]) {
+    package mutating func append(_ bytes: [UInt8]) {
         if start > 0 && start >= buffer.count / 2 {
             buffer.removeFirst(start)
             start = 0
@@ -94,7 +94,7 @@ struct WebSocketFrameReader {
     }
 
     /// The next event, or nil when the buffer does not yet hold a whole frame.
-    mutating func next() throws(WebSocketProtocolViolation) -> InboundWebSocketEvent? {
+    package mutating func next() throws(WebSocketProtocolViolation) -> InboundWebSocketEvent? {
         while true {
             guard let (header, payload) = try nextFrame() else { return nil }
             let (fin, opcode) = header

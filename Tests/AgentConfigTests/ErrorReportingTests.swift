@@ -273,3 +273,36 @@ struct SectionErrorTests {
         #expect(fixture.check().problems.map(\.key) == ["credentials"])
     }
 }
+
+/// Inputs found by fuzz/run (fuzz-config): TOMLKit's parser aborted the process on each, where a syntax error
+/// belongs.
+@Suite("Table header names")
+struct TableHeaderNameTests {
+    @Test(
+        "a table header that starts with a character no key starts with is a syntax error, not an abort",
+        arguments: [
+            ("[=\n", 1, 2), ("[agent]\nmodule_id = \"gw\"\n[\n", 3, 2), ("[[ =x]]\n", 1, 4), ("  [ #x]\n", 1, 5),
+            ("[= \"ca.pem\"\nce_id = \"gw-1\"\n", 1, 2), ("\u{FEFF}[@gent]\n", 1, 5),
+        ])
+    func badHeaderName(toml: String, line: Int, column: Int) throws {
+        let fixture = try ConfigFixture()
+        defer { fixture.remove() }
+        try fixture.main(toml)
+        let problems = fixture.check().problems
+        #expect(problems.count == 1)
+        let problem = try #require(problems.first)
+        #expect(problem.message.contains("TOML syntax error: a table header must start with a key"))
+        #expect(problem.line == line)
+        #expect(problem.column == column)
+    }
+
+    @Test("brackets inside values and multi-line strings are not table headers")
+    func bracketsInValues() throws {
+        let fixture = try ConfigFixture()
+        defer { fixture.remove() }
+        try fixture.main(minimal(adding: "[agent.notes]\ntext = \"\"\"\n[=\n\"\"\"\nlist = [\n[ {a = 1} ],\n]\n"))
+        let problems = fixture.problems()
+        #expect(!problems.isEmpty)
+        #expect(problems.allSatisfy { !$0.contains("TOML syntax error") }, "\(problems)")
+    }
+}

@@ -45,6 +45,17 @@ SUFFIX = "/iot-endpoint-and-credentials"
 lock = threading.Lock()
 
 
+def register_secrets(secrets):
+    """Adds minted secrets to the test run's secrets audit (Tests/TestSupport/TestTranscripts.swift)."""
+    directory = os.environ.get("GATEWAY_AGENT_TEST_TRANSCRIPTS")
+    if not directory:
+        return
+    os.makedirs(os.path.join(directory, "secrets"), exist_ok=True)
+    with lock, open(os.path.join(directory, "secrets", f"org-endpoint-{os.getpid()}.tsv"), "a") as out:
+        for kind, value in secrets.items():
+            out.write(f"{kind}\t{value}\n")
+
+
 def expiration_text(seconds, style):
     moment = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
     if style == "seconds":
@@ -132,6 +143,9 @@ class Handler(BaseHTTPRequestHandler):
             }
             with lock, open(self.issued_log, "a") as issued:
                 issued.write(json.dumps(body["data"]["credentials"]) + "\n")
+            credentials = body["data"]["credentials"]
+            register_secrets({"secret access key": credentials["secretAccessKey"],
+                              "session token": credentials["sessionToken"]})
             self.reply(200, json.dumps(body))
         elif kind == "reply":
             self.reply(response["status"], response.get("body", ""), response.get("headers"))

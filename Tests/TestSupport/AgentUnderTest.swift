@@ -149,16 +149,7 @@ public final class AgentUnderTest {
 
     /// The agent's log so far.
     public func log() -> String {
-        guard let file = fopen(logPath, "re") else { return "" }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, file)
-            if n <= 0 { break }
-            bytes += buffer[..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: TestTranscripts.contents(of: logPath) ?? [], as: UTF8.self)
     }
 
     /// Writes a file into identities.d.

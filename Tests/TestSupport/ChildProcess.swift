@@ -100,6 +100,9 @@ public final class ChildProcess: @unchecked Sendable {
     private let stdinWrite: Atomic<Int32>
     private let stdoutReader: CapturedOutput?
     private let stderrReader: CapturedOutput?
+    /// For the secrets audit: where a `gateway-agent` child's output is recorded (see `TestTranscripts`).
+    private let recording: ChildRecording?
+    private let outputs: (stdout: Output, stderr: Output)
 
     /// Starts `executable` (a path) with `arguments`; `environment` entries are added to (or replace) this
     /// process's, and `workingDirectory` (if given) is the child's current directory.
@@ -120,6 +123,12 @@ public final class ChildProcess: @unchecked Sendable {
         executable: String, arguments: [String], environment: [String: String], stdout: Output, stderr: Output,
         stdinPipe: Bool, workingDirectory: String?, reaped watched: Bool
     ) throws(ChildProcessError) {
+        let recording =
+            watched ? TestTranscripts.recording(executable: executable, arguments: arguments, environment: environment) : nil
+        self.recording = recording
+        let stdout = recording?.output(stdout, stream: "stdout") ?? stdout
+        let stderr = recording?.output(stderr, stream: "stderr") ?? stderr
+        outputs = (stdout, stderr)
         self.executable = executable
         commandLine = ([executable] + arguments).joined(separator: " ")
         var actions = posix_spawn_file_actions_t()
@@ -220,8 +229,8 @@ public final class ChildProcess: @unchecked Sendable {
         pid = child
         if watched { ChildReaper.watch(child) }
         stdinWrite = Atomic(stdinEnd)
-        stdoutReader = stdoutRead.map(CapturedOutput.init)
-        stderrReader = stderrRead.map(CapturedOutput.init)
+        stdoutReader = stdoutRead.map { CapturedOutput($0, transcript: recording?.capturePath(stream: "stdout")) }
+        stderrReader = stderrRead.map { CapturedOutput($0, transcript: recording?.capturePath(stream: "stderr")) }
     }
 
     deinit {
@@ -410,6 +419,7 @@ public final class ChildProcess: @unchecked Sendable {
             if result == pid {
                 termination = Self.termination(status)
                 ChildReaper.forget(pid)
+                recording?.finish(stdout: outputs.stdout, stderr: outputs.stderr)
             } else if result < 0 {
                 // ECHILD: something else in this process reaped it; how it ended is lost.
                 termination = .exited(-1)
@@ -506,8 +516,13 @@ private final class CapturedOutput {
     private(set) var fd: Int32
     private var buffer: [UInt8] = []
     private(set) var atEnd = false
+    /// A file every byte read is also appended to (`TestTranscripts`).
+    private let transcript: String?
 
-    init(_ fd: Int32) { self.fd = fd }
+    init(_ fd: Int32, transcript: String?) {
+        self.fd = fd
+        self.transcript = transcript
+    }
 
     var remainder: String { atEnd ? String(decoding: buffer, as: UTF8.self) : "" }
 
@@ -575,6 +590,7 @@ private final class CapturedOutput {
             atEnd = true
         } else {
             buffer.append(contentsOf: chunk[..<count])
+            if let transcript { TestTranscripts.append(chunk[..<count], to: transcript) }
         }
     }
 }

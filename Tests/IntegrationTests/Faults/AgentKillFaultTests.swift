@@ -1,0 +1,54 @@
+import ControlProtocol
+import Foundation
+import Glibc
+import TestSupport
+import Testing
+
+/// The agent killed with SIGKILL at random moments while a stream of creates goes through it, the broker and
+/// the responder: in intake, in group commit, mid-publish, between an ack and its record.
+@Suite("Faults: agent killed", .serialized, .blockingWaits)
+struct AgentKillFaultTests {
+    @Test("20 SIGKILLs at random moments in one 5,000-request stream: every accepted request applied once and acked")
+    func killedTwentyTimes() async throws {
+        let kills = 20 * FaultScale.factor
+        let cloud = try CloudHarness(identity: "ack_timeout = \"5s\"\nmax_inflight = 100")
+        let ledger = FaultLedger("sigkill-x\(kills)")
+        let ids = faultIDs(FaultScale.requests(5000), group: 0x0f01)
+        let submission = ledger.startSubmitting(ids, to: cloud.agent.socketPath, answered: false)
+
+        // FAULT_SEED replays a run: the seed is printed.
+        let seed = ProcessInfo.processInfo.environment["FAULT_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
+        var random = SeededRandom(seed: seed)
+        print("sigkill: seed \(seed)")
+        for _ in 0..<kills {
+            // Spread over the stream: intake, backlog, and the tail when only acks are left.
+            try await Task.sleep(for: .milliseconds(Int.random(in: 100...900, using: &random)))
+            #expect(cloud.agent.stop(signal: SIGKILL, timeout: .seconds(10)) == .signaled(SIGKILL))
+            ledger.injected()
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...200, using: &random)))
+            try cloud.agent.start()
+        }
+        try await submission.finish()
+        _ = try await cloud.waitForStatus("everything acked", timeout: .seconds(120)) {
+            $0.queued == 0 && $0.inFlight == 0
+        }
+        #expect(ledger.acceptedCount >= ids.count - kills, "most creates were accepted")
+        try ledger.verify(responder: cloud.responder, agent: cloud.agent)
+        #expect(try cloud.status().failed == 0)
+    }
+}
+
+/// splitmix64: a reproducible sequence from the printed seed, so a failing run can be replayed.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

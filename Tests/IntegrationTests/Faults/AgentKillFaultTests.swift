@@ -20,21 +20,33 @@ struct AgentKillFaultTests {
         let seed = ProcessInfo.processInfo.environment["FAULT_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
         var random = SeededRandom(seed: seed)
         print("sigkill: seed \(seed)")
-        for _ in 0..<kills {
-            // Spread over the stream: intake, backlog, and the tail when only acks are left.
-            try await Task.sleep(for: .milliseconds(Int.random(in: 100...900, using: &random)))
-            #expect(cloud.agent.stop(signal: SIGKILL, timeout: .seconds(10)) == .signaled(SIGKILL))
-            ledger.injected()
-            try await Task.sleep(for: .milliseconds(Int.random(in: 0...200, using: &random)))
-            try cloud.agent.start()
+        // Most kills at random points of the intake (by requests submitted), the rest while the backlog drains.
+        let duringIntake = kills * 17 / 20
+        let points = (0..<duringIntake).map { _ in Int.random(in: 0..<ids.count, using: &random) }.sorted()
+        for point in points {
+            while ledger.submittedCount < point && !submission.isDone { try await Task.sleep(for: .milliseconds(5)) }
+            try await kill(cloud, ledger, pause: .milliseconds(Int.random(in: 0...200, using: &random)))
         }
         try await submission.finish()
+        for _ in duringIntake..<kills {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 50...400, using: &random)))
+            try await kill(cloud, ledger, pause: .milliseconds(Int.random(in: 0...200, using: &random)))
+        }
         _ = try await cloud.waitForStatus("everything acked", timeout: .seconds(120)) {
             $0.queued == 0 && $0.inFlight == 0
         }
-        #expect(ledger.acceptedCount >= ids.count - kills, "most creates were accepted")
+        // A kill can leave a few creates unanswered: connected (the listen backlog) or read, but never answered.
+        #expect(ledger.acceptedCount >= ids.count - 5 * kills, "most creates were accepted")
         try ledger.verify(responder: cloud.responder, agent: cloud.agent)
         #expect(try cloud.status().failed == 0)
+    }
+
+    /// SIGKILLs the agent, waits `pause`, starts it again.
+    func kill(_ cloud: CloudHarness, _ ledger: FaultLedger, pause: Duration) async throws {
+        #expect(cloud.agent.stop(signal: SIGKILL, timeout: .seconds(10)) == .signaled(SIGKILL))
+        ledger.injected()
+        try await Task.sleep(for: pause)
+        try cloud.agent.start()
     }
 }
 

@@ -41,6 +41,9 @@ final class FaultLedger: Sendable {
 
     var acceptedCount: Int { accepted.withLock { $0.count } }
 
+    /// Creates submitted so far, answered or not.
+    var submittedCount: Int { acceptedCount + unanswered.withLock { $0.count } }
+
     /// Counts `count` more faults injected.
     func injected(_ count: Int = 1) { faults.add(count, ordering: .relaxed) }
 
@@ -126,13 +129,15 @@ final class FaultLedger: Sendable {
         var pending = 0
         var redelivered = 0
         var ackedTwice = 0
+        /// Creates sent that got no answer (the agent was killed): each either never stored, or stored and acked.
+        var unanswered = 0
         var faults = 0
         var integrity = "ok"
         var problems: [String] = []
 
         var description: String {
             "requests=\(requests) lost=\(lost) duplicated=\(duplicated) pending=\(pending) redelivered=\(redelivered) "
-                + "acked_twice=\(ackedTwice) faults=\(faults) integrity=\(integrity)"
+                + "acked_twice=\(ackedTwice) unanswered=\(unanswered) faults=\(faults) integrity=\(integrity)"
         }
     }
 
@@ -170,6 +175,7 @@ final class FaultLedger: Sendable {
             if !unanswered.contains(identity) { counts.problems.append("\(correlationID) stored but never submitted") }
         }
         counts.ackedTwice = Self.ackedTwice(in: agent.log())
+        counts.unanswered = unanswered.count
 
         let line = "fault-suite case=\(name) \(counts)"
         print(line)

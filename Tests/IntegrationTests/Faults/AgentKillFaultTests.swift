@@ -14,7 +14,7 @@ struct AgentKillFaultTests {
         let cloud = try CloudHarness(identity: "ack_timeout = \"5s\"\nmax_inflight = 100")
         let ledger = FaultLedger("sigkill-x\(kills)")
         let ids = faultIDs(FaultScale.requests(5000), group: 0x0f01)
-        let submission = ledger.startSubmitting(ids, to: cloud.agent.socketPath, answered: false)
+        let submission = ledger.startSubmitting(ids, to: cloud.agent.socketPath, answered: false, threads: 4)
 
         // FAULT_SEED replays a run: the seed is printed.
         let seed = ProcessInfo.processInfo.environment["FAULT_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
@@ -35,8 +35,8 @@ struct AgentKillFaultTests {
         _ = try await cloud.waitForStatus("everything acked", timeout: .seconds(120)) {
             $0.queued == 0 && $0.inFlight == 0
         }
-        // A kill can leave a few creates unanswered: connected (the listen backlog) or read, but never answered.
-        #expect(ledger.acceptedCount >= ids.count - 5 * kills, "most creates were accepted")
+        // A kill can leave a few creates per submitter unanswered: connected (the listen backlog) or read, never answered.
+        #expect(ledger.acceptedCount >= ids.count - 10 * kills, "most creates were accepted")
         try ledger.verify(responder: cloud.responder, agent: cloud.agent)
         #expect(try cloud.status().failed == 0)
     }

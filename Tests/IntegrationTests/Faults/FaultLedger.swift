@@ -95,33 +95,39 @@ final class FaultLedger: Sendable {
         }
     }
 
-    /// Submits `ids` on a thread of its own (see `submitCreates`; `answered`: see `submitCreatesAnswered`) while
-    /// the test injects its faults; `finish` waits for the last answer.
-    func startSubmitting(_ ids: [String], to socketPath: String, answered: Bool = true) -> Submission {
-        let submission = Submission()
-        Thread {
-            do {
-                if answered {
-                    try self.submitCreatesAnswered(ids, to: socketPath)
-                } else {
-                    try self.submitCreates(ids, to: socketPath)
+    /// Submits `ids` on `threads` threads of their own (see `submitCreates`; `answered`: see
+    /// `submitCreatesAnswered`) while the test injects its faults; `finish` waits for the last answer. Several
+    /// threads let the agent commit many requests per transaction, as busy gateways do.
+    func startSubmitting(_ ids: [String], to socketPath: String, answered: Bool = true, threads: Int = 1) -> Submission {
+        let submission = Submission(threads: threads)
+        for thread in 0..<threads {
+            let share = stride(from: thread, to: ids.count, by: threads).map { ids[$0] }
+            Thread {
+                do {
+                    if answered {
+                        try self.submitCreatesAnswered(share, to: socketPath)
+                    } else {
+                        try self.submitCreates(share, to: socketPath)
+                    }
+                } catch {
+                    submission.failure.withLock { $0 = error }
                 }
-            } catch {
-                submission.failure.withLock { $0 = error }
-            }
-            submission.done.store(true, ordering: .releasing)
-        }.start()
+                submission.running.subtract(1, ordering: .releasing)
+            }.start()
+        }
         return submission
     }
 
     /// A stream of creates being submitted.
     final class Submission: Sendable {
-        fileprivate let done = Atomic<Bool>(false)
+        fileprivate let running: Atomic<Int>
         fileprivate let failure = Mutex<(any Error)?>(nil)
 
-        var isDone: Bool { done.load(ordering: .acquiring) }
+        fileprivate init(threads: Int) { running = Atomic(threads) }
 
-        /// Waits until every create was submitted; rethrows what stopped the submitter.
+        var isDone: Bool { running.load(ordering: .acquiring) == 0 }
+
+        /// Waits until every create was submitted; rethrows what stopped a submitter.
         func finish() async throws {
             while !isDone { try await Task.sleep(for: .milliseconds(50)) }
             if let error = failure.withLock({ $0 }) { throw error }

@@ -47,9 +47,9 @@ struct NetworkFaultTests {
 
     @Test("connections cut (closed) five times mid-stream: the agent reconnects and resends what was not acked")
     func connectionsCut() async throws {
-        try await Self.stream("network-cut", count: 600, group: 0x0f12) { cloud, relay, ledger in
+        try await Self.stream("network-cut", count: 1000, group: 0x0f12) { cloud, relay, ledger in
             for _ in 0..<5 {
-                try await Task.sleep(for: .milliseconds(500))
+                try await Task.sleep(for: .milliseconds(300))
                 expectMidStream(try cloud.status())
                 _ = try relay!.command("drop")
                 ledger.injected()

@@ -187,7 +187,8 @@ final class FaultLedger: Sendable {
         for (correlationID, identity) in rows.identities where accepted[correlationID] == nil {
             if !unanswered.contains(identity) { counts.problems.append("\(correlationID) stored but never submitted") }
         }
-        counts.ackedTwice = Self.ackedTwice(in: agent.log())
+        let acknowledgements = Self.acknowledgements(in: agent.log())
+        counts.ackedTwice = acknowledgements.values.filter { $0 > 1 }.count
         counts.unanswered = unanswered.count
 
         let line = "fault-suite case=\(name) \(counts)"
@@ -200,20 +201,21 @@ final class FaultLedger: Sendable {
         #expect(counts.duplicated == 0, "\(name): \(counts)")
         #expect(counts.pending == 0, "\(name): \(counts.problems.prefix(10))")
         #expect(counts.ackedTwice == 0, "\(name): \(counts)")
+        #expect(acknowledgements.count >= accepted.count / 2, "\(name): the agent's log shows its acks")
         #expect(counts.integrity == "ok", "\(name): \(counts.integrity)")
         #expect(counts.problems.isEmpty, "\(name): \(counts.problems.prefix(10))")
         return counts
     }
 
-    /// Correlation ids the agent logged as acknowledged more than once.
-    static func ackedTwice(in log: String) -> Int {
+    /// How many times the agent logged each correlation id as acknowledged.
+    static func acknowledgements(in log: String) -> [Substring: Int] {
         var seen: [Substring: Int] = [:]
-        for line in log.split(separator: "\n") where line.contains("acknowledged") {
+        for line in log.split(separator: "\n") where line.contains(" acknowledged ") {
             guard let range = line.range(of: "correlationId=") else { continue }
             let id = line[range.upperBound...].prefix { !$0.isWhitespace && $0 != "," && $0 != "\"" }
             seen[id, default: 0] += 1
         }
-        return seen.values.filter { $0 > 1 }.count
+        return seen
     }
 }
 

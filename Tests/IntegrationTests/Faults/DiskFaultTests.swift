@@ -92,7 +92,8 @@ struct DiskFaultTests {
     }
 }
 
-/// A 32 MiB tmpfs (room for the WAL, which may grow to 4 MiB before each checkpoint) mounted on a state_dir, which a filler file can fill and `remount` can make read-only.
+/// A 32 MiB tmpfs (room for the WAL, which may grow to 4 MiB before each checkpoint) mounted on a state_dir,
+/// which a filler file can fill and `remount` can make read-only.
 final class StateDisk {
     let path: String
     private var filler: String { path + "/filler" }

@@ -36,6 +36,8 @@ final class FaultLedger: Sendable {
     private let unanswered = Mutex<Set<String>>([])
     /// Faults injected (kills, restarts, cuts…).
     private let faults = Atomic<Int>(0)
+    /// Submitter threads still running.
+    private let submitters = Atomic<Int>(0)
 
     init(_ name: String) { self.name = name }
 
@@ -43,6 +45,9 @@ final class FaultLedger: Sendable {
 
     /// Creates submitted so far, answered or not.
     var submittedCount: Int { acceptedCount + unanswered.withLock { $0.count } }
+
+    /// True while a submitter thread is still sending creates.
+    var isSubmitting: Bool { submitters.load(ordering: .acquiring) > 0 }
 
     /// Counts `count` more faults injected.
     func injected(_ count: Int = 1) { faults.add(count, ordering: .relaxed) }
@@ -91,7 +96,9 @@ final class FaultLedger: Sendable {
     func submitCreatesAnswered(_ ids: [String], to socketPath: String) throws {
         for id in ids {
             let response = try submitCreate(id, to: socketPath)
-            guard response?.event == .accepted else { throw ChildProcessError("create \(id) not accepted: \(String(describing: response))") }
+            guard response?.event == .accepted else {
+                throw ChildProcessError("create \(id) not accepted: \(String(describing: response))")
+            }
         }
     }
 
@@ -100,6 +107,7 @@ final class FaultLedger: Sendable {
     /// threads let the agent commit many requests per transaction, as busy gateways do.
     func startSubmitting(_ ids: [String], to socketPath: String, answered: Bool = true, threads: Int = 1) -> Submission {
         let submission = Submission(threads: threads)
+        submitters.add(threads, ordering: .releasing)
         for thread in 0..<threads {
             let share = stride(from: thread, to: ids.count, by: threads).map { ids[$0] }
             Thread {
@@ -113,6 +121,7 @@ final class FaultLedger: Sendable {
                     submission.failure.withLock { $0 = error }
                 }
                 submission.running.subtract(1, ordering: .releasing)
+                self.submitters.subtract(1, ordering: .releasing)
             }.start()
         }
         return submission

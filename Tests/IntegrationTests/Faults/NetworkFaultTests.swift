@@ -37,7 +37,7 @@ struct NetworkFaultTests {
             for _ in 0..<3 {
                 _ = try await cloud.responder.waitForState("stream flowing", timeout: .seconds(30)) { _ in true }
                 try await Task.sleep(for: .milliseconds(700))
-                expectMidStream(try cloud.status())
+                expectMidStream(try cloud.status(), ledger)
                 try cloud.broker.restart()
                 ledger.injected()
                 try await cloud.responder.waitForState("responder back", timeout: .seconds(15)) { $0.subscribed }
@@ -50,7 +50,7 @@ struct NetworkFaultTests {
         try await Self.stream("network-cut", count: 1000, group: 0x0f12) { cloud, relay, ledger in
             for _ in 0..<5 {
                 try await Task.sleep(for: .milliseconds(300))
-                expectMidStream(try cloud.status())
+                expectMidStream(try cloud.status(), ledger)
                 _ = try relay!.command("drop")
                 ledger.injected()
                 _ = try await cloud.waitForStatus("reconnected") { $0.connection == "connected" }
@@ -62,7 +62,7 @@ struct NetworkFaultTests {
     func connectionStalls() async throws {
         try await Self.stream("network-stall", count: 600, group: 0x0f13) { cloud, relay, ledger in
             try await Task.sleep(for: .milliseconds(500))
-            expectMidStream(try cloud.status())
+            expectMidStream(try cloud.status(), ledger)
             _ = try relay!.command("pause")
             ledger.injected()
             try await Task.sleep(for: .seconds(3))
@@ -74,7 +74,7 @@ struct NetworkFaultTests {
     func reconnectBlackHoled() async throws {
         try await Self.stream("network-blackhole-connect", count: 600, group: 0x0f14) { cloud, relay, ledger in
             try await Task.sleep(for: .milliseconds(500))
-            expectMidStream(try cloud.status())
+            expectMidStream(try cloud.status(), ledger)
             _ = try relay!.command("blackhole")
             _ = try relay!.command("drop")
             ledger.injected()
@@ -93,7 +93,7 @@ struct NetworkFaultTests {
             identity: "ack_timeout = \"5s\"\nmax_inflight = 50\nmax_publish_rate = 150"
         ) { cloud, relay, ledger in
             try await Task.sleep(for: .milliseconds(500))
-            expectMidStream(try cloud.status())
+            expectMidStream(try cloud.status(), ledger)
             _ = try relay!.command("blackhole")
             ledger.injected()
             if FaultScale.soak {
@@ -107,10 +107,10 @@ struct NetworkFaultTests {
     }
 }
 
-/// The fault is about to hit a stream still going: requests are queued or in flight (the publish rate spreads
-/// the stream over seconds).
-func expectMidStream(_ status: StatusView) {
-    #expect(status.queued + status.inFlight > 0, "the stream was already drained: \(status)")
+/// The fault is about to hit a stream still going: creates are still being submitted, or requests are queued or
+/// in flight (the publish rate spreads the stream over seconds).
+func expectMidStream(_ status: StatusView, _ ledger: FaultLedger) {
+    #expect(ledger.isSubmitting || status.queued + status.inFlight > 0, "the stream was already drained: \(status)")
 }
 
 /// `Tests/Fixtures/tcp_relay.py` in front of a loopback port: `pass`, `pause`, `drop`, `blackhole`.

@@ -27,7 +27,7 @@ struct OrganizationFaultTests {
             ])
         let submission = ledger.startSubmitting(faultIDs(FaultScale.requests(300), group: 0x0f31), to: stack.agent.socketPath)
         try await Task.sleep(for: .milliseconds(300))
-        expectMidStream(try stack.status())
+        expectMidStream(try stack.status(), ledger)
         // Revoked: the held credentials are refused, so the reconnect needs new ones from the failing endpoint.
         try stack.gateway.revoke()
         ledger.injected(4)

@@ -96,7 +96,9 @@ public struct OrganizationCredentialSource: CredentialSource {
         } catch {
             // A field value quoted in the message could, on a confused server, be the token itself.
             let message = ServerText.scrub("\(what): \(error.description)", secrets: [token])
-            throw CredentialError(.invalidResponse, message: message, status: response.status)
+            // A 2xx whose body is garbage, incomplete or already expired is the server's passing fault (a deploy,
+            // a proxy's error page, its clock): nothing in our configuration to fix, so retry with backoff.
+            throw CredentialError(.invalidResponse, message: message, status: response.status, isPermanent: false)
         }
     }
 

@@ -92,32 +92,8 @@ struct SigV4BotocoreCrossCheckTests {
     }
 }
 
-/// SplitMix64 from a clock seed, printed with every failure so a failing case can be replayed.
-struct SeededRandom {
-    let seed: UInt64
-    private var state: UInt64
-
-    init(seed: UInt64 = UInt64(Date().timeIntervalSince1970 * 1000)) {
-        self.seed = seed
-        self.state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func int(in range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
-    }
-
-    mutating func bool() -> Bool { next() & 1 == 1 }
-
-    mutating func element<T>(of items: [T]) -> T { items[int(in: 0...items.count - 1)] }
-
+/// Random request parts for the cross-check (the generator itself is TestSupport's).
+extension SeededRandom {
     mutating func string(_ alphabet: String, _ length: ClosedRange<Int>) -> String {
         let characters = Array(alphabet)
         return String((0..<int(in: length)).map { _ in element(of: characters) })

@@ -11,16 +11,18 @@ final class CloudHarness {
     /// One key for every test identity: the cloud side does not care, and openssl is slow.
     static let key: String = try! TestKeys.publicKey()
 
+    /// `route` gives the port the agent dials (the broker's own, or a relay in front of it).
     init(
         identity: String = "ack_timeout = \"2s\"", agent agentExtra: String = "", protocolVersion: String = "mqtt5",
-        responderProtocol: String = "mqtt5", extra: String = "", start: Bool = true
+        responderProtocol: String = "mqtt5", extra: String = "", start: Bool = true,
+        route: (TestBroker) throws -> Int = { $0.certificatePort }
     ) throws {
         broker = try TestBroker()
         responder = try TestIdentityResponder(broker: broker, protocolVersion: responderProtocol)
         let certificates = broker.certificates
         agent = try AgentUnderTest(
             broker: AgentBrokerSettings(
-                port: broker.certificatePort, caFile: certificates.caFile, certFile: certificates.clientCertFile,
+                port: try route(broker), caFile: certificates.caFile, certFile: certificates.clientCertFile,
                 keyFile: certificates.clientKeyFile, protocolVersion: protocolVersion),
             identity: identity, agent: agentExtra, extra: extra)
         if start { try agent.start() }

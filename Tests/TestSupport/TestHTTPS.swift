@@ -123,6 +123,15 @@ public final class PythonFixture: Sendable {
         self.port = port
     }
 
+    /// Writes `command` as one line to the fixture's stdin and returns its one-line answer.
+    public func command(_ command: String, timeout: Duration = .seconds(10)) throws(ChildProcessError) -> String {
+        try process.writeToStdin(command + "\n")
+        guard let answer = try process.readLine(timeout: timeout) else {
+            throw ChildProcessError("\(process.executable) ended instead of answering \(command)")
+        }
+        return answer
+    }
+
     /// Stops the fixture: closes its stdin, SIGTERM, SIGKILL if it is still running after 5 s.
     public func stop() {
         process.closeStdin()

@@ -125,8 +125,10 @@ actor IdentityResponder {
             return
         }
         switch behaviour.mode {
-        case .late:
-            let delay = Duration.milliseconds(behaviour.delayMs ?? 1000)
+        case .late, .outOfOrder:
+            let delay =
+                behaviour.mode == .late
+                ? Duration.milliseconds(behaviour.delayMs ?? 1000) : .milliseconds(Int.random(in: 0...(behaviour.delayMs ?? 500)))
             Task {
                 try? await Task.sleep(for: delay)
                 self.sendAck(request, correlationID: correlationID, body: body, behaviour: behaviour, on: connection)

@@ -2,10 +2,12 @@
 ///
 ///     {"mode": "error", "error": "invalid-key", "message": "bad key", "identities": ["<uuid>"], "ackVia": "payload"}
 ///
-/// - `mode`: `success` (default) | `error` | `late` | `never` | `twice` | `malformed` | `drop-first-n`
+/// - `mode`: `success` (default) | `error` | `late` | `never` | `twice` | `malformed` | `drop-first-n` |
+///   `out-of-order`
 /// - `ackVia`: where the ack carries the correlation id: `topic` (default) | `correlation-data` | `payload`
 /// - `error`, `message`: the error ack's fields (mode `error`); `identities`: fail only these (default: all)
-/// - `delayMs`: delay of each ack (mode `late`)
+/// - `delayMs`: delay of each ack (mode `late`); the most a random delay may be (mode `out-of-order`, so acks
+///   overtake each other; default 500)
 /// - `malformed`: `json` | `encoding` | `oversized` (mode `malformed`)
 /// - `n`: ignore the first `n` sends of every correlation id, then answer (mode `drop-first-n`)
 struct ResponderBehaviour: Codable, Equatable {
@@ -21,6 +23,7 @@ struct ResponderBehaviour: Codable, Equatable {
     enum Mode: String, Codable {
         case success, error, late, never, twice, malformed
         case dropFirstN = "drop-first-n"
+        case outOfOrder = "out-of-order"
     }
 
     enum AckVia: String, Codable {

@@ -28,10 +28,15 @@ def options():
     parser.add_argument("--drain-count", type=int, help="queued requests drained at the default quotas (default 10000)")
     parser.add_argument("--runs", type=int, help="rounds; each figure is the median (default 3)")
     parser.add_argument("--clients", type=int, default=32, help="control-socket connections submitting creates")
+    parser.add_argument("--window", type=int, default=100,
+                        help="in-flight window of the agent (run 1), mosquitto_pub and the awscrt script: 1-100, "
+                        "identity.max_inflight's range (AWS IoT's limit; default 100)")
     parser.add_argument("--idle", type=float, help="seconds the idle agent stays connected before its RSS is read (default 600)")
     parser.add_argument("--cpu-window", type=float, help="seconds of idle CPU time measured (default 60)")
     parser.add_argument("--json", help="where the results go (default bench/results/latest.json, quick.json with --quick)")
     args = parser.parse_args()
+    if not 1 <= args.window <= 100:
+        parser.error("--window must be within 1-100 (identity.max_inflight's range)")
     defaults = dict(count=300, drain_count=200, runs=1, idle=8, cpu_window=4) if args.quick else \
         dict(count=10000, drain_count=10000, runs=3, idle=600, cpu_window=60)
     defaults["json"] = os.path.join(HERE, "results", "quick.json" if args.quick else "latest.json")
@@ -79,10 +84,10 @@ def settled_requests(agent, responder, count):
     return acked, received
 
 
-def agent_throughput(stack, name, count, key, clients):
+def agent_throughput(stack, name, count, key, clients, window):
     """Run 1: quotas off; accept through the control socket -> committed, published, acked, recorded."""
     responder = Responder(stack, name + "-cloud")
-    agent = Agent(stack, name, "max_inflight = 100\nmax_publish_rate = 0").start()
+    agent = Agent(stack, name, f"max_inflight = {window}\nmax_publish_rate = 0").start()
     requests = new_requests(count)
     start_ms = time.time() * 1000
     submit_creates(agent, requests, key, clients)
@@ -110,15 +115,15 @@ def payload(identity, key):
     return json.dumps({"identity": identity, "publicKey": key}, sort_keys=True, separators=(",", ":"))
 
 
-def mosquitto_pub_throughput(stack, name, count, key):
-    """Peer: mosquitto_pub -l, one QoS 1 message a line, 100 in flight, over the same TLS listener."""
+def mosquitto_pub_throughput(stack, name, count, key, window):
+    """Peer: mosquitto_pub -l, one QoS 1 message a line, `window` in flight, over the same TLS listener."""
     responder = Responder(stack, name + "-cloud")
     lines = "".join(payload(identity, key) + "\n" for _, identity in new_requests(count))
     topic = f"from/module/{name}/action/identity/create&correlationId={name}&ack=all"
     start = time.monotonic()
     subprocess.run(
         ["mosquitto_pub", "-h", "localhost", "-p", str(stack.port), "--cafile", stack.path("ca.pem"),
-         "--cert", stack.path("agent.pem"), "--key", stack.path("agent.key"), "-i", name, "-q", "1", "-M", "100",
+         "--cert", stack.path("agent.pem"), "--key", stack.path("agent.key"), "-i", name, "-q", "1", "-M", str(window),
          "-l", "-t", topic], input=lines.encode(), check=True)
     elapsed = time.monotonic() - start
     responder.wait_for_records(count, 30)
@@ -126,8 +131,8 @@ def mosquitto_pub_throughput(stack, name, count, key):
     return {"requests_per_s": count / elapsed}
 
 
-def awscrt_throughput(stack, name, count, key):
-    """Peer: the AWS IoT Device SDK for Python, each request acked by the responder, 100 in flight."""
+def awscrt_throughput(stack, name, count, key, window):
+    """Peer: the AWS IoT Device SDK for Python, each request acked by the responder, `window` in flight."""
     responder = Responder(stack, name + "-cloud")
     requests_file = stack.path(name + "-requests.tsv")
     with open(requests_file, "w") as f:
@@ -136,7 +141,7 @@ def awscrt_throughput(stack, name, count, key):
     result = subprocess.run(
         [sys.executable, os.path.join(HERE, "awscrt_peer.py"), "--port", str(stack.port), "--ca", stack.path("ca.pem"),
          "--cert", stack.path("agent.pem"), "--key", stack.path("agent.key"), "--module", name,
-         "--requests", requests_file, "--window", "100"], capture_output=True, check=True, text=True)
+         "--requests", requests_file, "--window", str(window)], capture_output=True, check=True, text=True)
     measured = json.loads(result.stdout)
     responder.stop()
     latencies = [s * 1000 for s in measured["latencies"]]
@@ -193,9 +198,9 @@ def main():
     for r in range(args.runs):
         print(f"== round {r + 1} of {args.runs}", flush=True)
         rounds.append({
-            "agent": agent_throughput(stack, f"bench-agent-{r}", args.count, key, args.clients),
-            "mosquitto_pub": mosquitto_pub_throughput(stack, f"bench-pub-{r}", args.count, key),
-            "awscrt": awscrt_throughput(stack, f"bench-awscrt-{r}", args.count, key),
+            "agent": agent_throughput(stack, f"bench-agent-{r}", args.count, key, args.clients, args.window),
+            "mosquitto_pub": mosquitto_pub_throughput(stack, f"bench-pub-{r}", args.count, key, args.window),
+            "awscrt": awscrt_throughput(stack, f"bench-awscrt-{r}", args.count, key, args.window),
             "drain": drain_at_default_quotas(stack, f"bench-drain-{r}", args.drain_count, key, args.clients),
         })
         print(json.dumps(rounds[-1]), flush=True)
@@ -250,9 +255,9 @@ def print_table(results, args):
         ("1  agent, quotas off: accepted -> acked", f"{f['agent.requests_per_s']:.0f} requests/s", "", None),
         ("   accept rate (control socket, committed)", f"{f['agent.accepted_per_s']:.0f} requests/s", "", None),
         ("   accept -> ack latency p50 / p99", f"{f['agent.latency_p50_ms']:.0f} / {f['agent.latency_p99_ms']:.0f} ms", "", None),
-        ("   max in flight (quotas off)", f"{f['agent.max_in_flight']}", "<= 100", f["agent.max_in_flight"] <= 100),
-        ("2  mosquitto_pub -l, QoS 1, -M 100", f"{f['mosquitto_pub.requests_per_s']:.0f} messages/s", "", None),
-        ("   awscrt script, 100 in flight", f"{f['awscrt.requests_per_s']:.0f} requests/s", "", None),
+        ("   max in flight (quotas off)", f"{f['agent.max_in_flight']}", f"<= {args.window}", f["agent.max_in_flight"] <= args.window),
+        (f"2  mosquitto_pub -l, QoS 1, -M {args.window}", f"{f['mosquitto_pub.requests_per_s']:.0f} messages/s", "", None),
+        (f"   awscrt script, {args.window} in flight", f"{f['awscrt.requests_per_s']:.0f} requests/s", "", None),
         ("   awscrt publish -> ack latency p50 / p99",
          f"{f['awscrt.latency_p50_ms']:.0f} / {f['awscrt.latency_p99_ms']:.0f} ms", "", None),
         ("   agent / mosquitto_pub", f"{f['agent/mosquitto_pub']:.2f}x", ">= 0.5x", f["agent/mosquitto_pub"] >= 0.5),

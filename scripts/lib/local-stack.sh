@@ -32,7 +32,8 @@ stack_certificates() {
 
 # stack_broker: mosquitto on a free port of 127.0.0.1 (TLS, client certificates required), plus a Unix
 # socket that only the fake AWS IoT gateway uses. 100 unacknowledged QoS 1 messages per client, as AWS IoT
-# Core allows (mosquitto's default of 20 would hold every client below the agent's max_inflight).
+# Core allows (mosquitto's default of 20 would hold every client below the agent's max_inflight);
+# STACK_MAX_INFLIGHT changes it (0 = no limit at the broker).
 stack_broker() {
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   cat > "$work/mosquitto.conf" <<CONF
@@ -40,7 +41,7 @@ per_listener_settings false
 persistence false
 log_dest file $work/mosquitto.log
 max_queued_messages 100000
-max_inflight_messages 100
+max_inflight_messages ${STACK_MAX_INFLIGHT:-100}
 allow_anonymous true
 listener $port 127.0.0.1
 cafile $work/ca.pem

@@ -11,7 +11,12 @@ struct CertificateValidityTests {
         let expired = try CertificateValidity.ofPEMFile(certificates.expiredCertificate)
         let now = Int64(Date().timeIntervalSince1970)
         #expect(expired.notAfter < now)
-        #expect(expired.daysLeft(now: now) == -1)
+        // Made with `-days -1` when the test PKI was created, moments ago.
+        #expect((86_400...86_400 + 3_600).contains(now - expired.notAfter))
+        // Days past expiry count up from the first second: a day and a second ago is two days.
+        #expect(expired.daysLeft(now: expired.notAfter + 1) == -1)
+        #expect(expired.daysLeft(now: expired.notAfter + 86_400) == -1)
+        #expect(expired.daysLeft(now: expired.notAfter + 86_401) == -2)
         let server = try CertificateValidity.ofPEMFile(certificates.serverCertificate)
         #expect(server.notAfter - server.notBefore == 90 * 86_400)
         #expect(server.daysLeft(now: server.notBefore) == 90)

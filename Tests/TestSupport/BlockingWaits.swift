@@ -47,12 +47,13 @@ public func onOwnThread<Value: Sendable>(_ body: @escaping @Sendable () throws -
     }
 }
 
-/// A fixed set of threads, two per core and at least four, that run the jobs of tests with `.blockingWaits`.
+/// A fixed set of threads, four per core and at least eight, that run the jobs of tests with `.blockingWaits`.
 /// Fixed, so that tests starting brokers and agents still run only a few at a time; more than Swift concurrency's
-/// one per core, because these threads mostly wait.
+/// one per core, because these threads mostly wait: with four, a few `check` runs against hanging endpoints held
+/// them all for seconds, and another test's 50 ms status poll went unanswered for 15 s.
 final class BlockingWaitsExecutor: TaskExecutor, @unchecked Sendable {
     // @unchecked: `jobs` is a Mutex; `available` counts its entries.
-    static let shared = BlockingWaitsExecutor(threads: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
+    static let shared = BlockingWaitsExecutor(threads: max(8, 4 * ProcessInfo.processInfo.activeProcessorCount))
 
     /// Set (to any non-nil value) on this executor's threads only.
     private static let threadMarker: pthread_key_t = {

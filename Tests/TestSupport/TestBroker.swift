@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A real `mosquitto` for tests, on free ports of 127.0.0.1, with the listeners the agent's tests need:
 ///
@@ -228,24 +229,32 @@ public enum MQTTTestCommand {
         }
     }
 
-    /// A TCP port on 127.0.0.1 that nothing listens on right now.
+    /// A TCP port on 127.0.0.1 that nothing listens on right now, each handed out once per test run.
+    ///
+    /// Taken from below the kernel's ephemeral range, not from it: a port a test broker releases to restart on
+    /// could otherwise become the local port of some test's outgoing connection meanwhile ("Address already in
+    /// use" when the broker comes back).
     public static func freePort() throws -> Int {
+        for _ in TestPorts.range {
+            let candidate = TestPorts.next()
+            if canBind(port: candidate) { return candidate }
+        }
+        throw Failure("no port of \(TestPorts.range) can be bound on 127.0.0.1")
+    }
+
+    static func canBind(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Failure("socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw -> Int32 in
-                guard bind(fd, raw, length) == 0 else { return -1 }
-                return getsockname(fd, raw, &length)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
-        guard bound == 0 else { throw Failure("bind: \(String(cString: strerror(errno)))") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// True when something accepts TCP connections on 127.0.0.1:`port`.
@@ -280,6 +289,26 @@ public enum MQTTTestCommand {
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
             }
+        }
+    }
+}
+
+/// The ports `MQTTTestCommand.freePort()` hands out in turn: up to 12,000 below the start of
+/// `ip_local_port_range`, starting at a place that depends on the process id.
+enum TestPorts {
+    static let range: ClosedRange<Int> = {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let ephemeralStart = text.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
+        let upper = max(2_048, ephemeralStart) - 1
+        return max(1_024, upper - 12_000)...upper
+    }()
+
+    private static let cursor = Mutex<Int>(Int(getpid()))
+
+    static func next() -> Int {
+        cursor.withLock { value in
+            value += 1
+            return range.lowerBound + value % range.count
         }
     }
 }

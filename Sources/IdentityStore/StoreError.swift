@@ -76,7 +76,15 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// What to do about a SQLite result code, in an operator's words.
     static func advice(code: Int32, path: String) -> String {
-        switch code & 0xFF {
+        let primary = code & 0xFF
+        // A disk error makes the kernel remount ext4 read-only under an open database: writes then fail as I/O
+        // errors, and only the mount flag tells the operator what happened.
+        if primary == SQLITE_IOERR || primary == SQLITE_READONLY, isOnReadOnlyFilesystem(path) {
+            return "The filesystem holding \(path) is read-only (mounted so, or remounted read-only by the kernel "
+                + "after a disk error: see dmesg): check the storage, mount it read-write and restart the agent; "
+                + "stored requests are safe."
+        }
+        return switch primary {
         case SQLITE_FULL:
             "The disk is full: free space on the filesystem holding \(path); stored requests are safe."
         case SQLITE_BUSY, SQLITE_LOCKED:
@@ -94,5 +102,19 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         default:
             "Report this error if it persists."
         }
+    }
+
+    /// Whether the filesystem holding `path` refuses writes as read-only: mounted so, or (newer kernels, after a
+    /// disk error) marked "emergency read-only" without the mount flag, which only a write attempt shows.
+    static func isOnReadOnlyFilesystem(_ path: String) -> Bool {
+        var info = statvfs()
+        if statvfs(path, &info) == 0, info.f_flag & UInt(ST_RDONLY) != 0 { return true }
+        // Opening the existing file for writing changes nothing and fails with EROFS on such a filesystem.
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        if fd >= 0 {
+            close(fd)
+            return false
+        }
+        return errno == EROFS
     }
 }

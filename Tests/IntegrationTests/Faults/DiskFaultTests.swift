@@ -6,8 +6,8 @@ import Testing
 
 /// The state_dir runs out of space or turns read-only, at startup and while requests stream through: the agent
 /// says so clearly, its store stays intact (`PRAGMA integrity_check`), and it carries on once the disk is back.
-/// The state_dir is a small tmpfs mounted for the test (the suite runs as root, as CI does), unmounted even when
-/// the test fails.
+/// The state_dir is a small tmpfs, or ext4 on a loop device, mounted for the test (the suite runs as root, as CI
+/// does), unmounted even when the test fails.
 @Suite("Faults: disk", .serialized, .blockingWaits)
 struct DiskFaultTests {
     @Test("a full state_dir at startup: a clear error and a non-zero exit; the agent starts once space returns")
@@ -40,8 +40,42 @@ struct DiskFaultTests {
         try await Self.stream("disk-readonly-startup", cloud: cloud, count: 100, group: 0x0f42)
     }
 
-    /// Read-only mid-run is left out: Linux refuses `remount,ro` while a file there is open for writing (the
-    /// store is), so only a filesystem error can do it; the store sees the same failing writes as when full.
+    /// `remount,ro` is refused while the store is open for writing, so the state_dir turns read-only the way a
+    /// failing SD card does it: ext4 (`errors=remount-ro`) on a loop device, sent a filesystem error.
+    @Test("the state_dir turns read-only mid-stream: new requests are refused clearly, nothing accepted is lost")
+    func readOnlyMidRun() async throws {
+        let cloud = try CloudHarness(identity: "ack_timeout = \"1s\"\nmax_attempts = 10\nmax_inflight = 50", start: false)
+        let disk = try FailingStateDisk(at: cloud.agent.stateDir)
+        defer { disk.unmount() }
+        try cloud.agent.start()
+        let ledger = FaultLedger("disk-readonly-midrun")
+        let group = 0x0f44
+        // Slow acks keep requests in flight when the disk goes read-only: their acks cannot be recorded.
+        try await cloud.responder.setBehaviour(#"{"mode":"late","delayMs":300}"#)
+        try ledger.submitCreatesAnswered(faultIDs(FaultScale.requests(200), group: group), to: cloud.agent.socketPath)
+        try disk.turnReadOnly()
+        ledger.injected()
+
+        let refused = try ledger.submitCreate(CloudHarness.id(5000, group: group), to: cloud.agent.socketPath)
+        let message = try #require(refused?.error?.message, "a create was refused once the disk was read-only")
+        #expect(message.contains("not accepted") && message.contains("read-only"), "\(message)")
+        #expect(cloud.agent.log().contains("cannot store requests"))
+        print("read-only: \(ledger.acceptedCount) accepted; status: \(try cloud.status())")
+        #expect(cloud.agent.stop() == .exited(0))
+
+        // The operator's fix: check the filesystem, mount it again, start the agent.
+        try disk.repair()
+        try await cloud.responder.setBehaviour(#"{"mode":"success"}"#)
+        try cloud.agent.start()
+        try ledger.submitCreatesAnswered(
+            faultIDs(FaultScale.requests(100), group: group, from: 10_000), to: cloud.agent.socketPath)
+        _ = try await cloud.waitForStatus("everything acked", timeout: .seconds(90)) { $0.queued == 0 && $0.inFlight == 0 }
+        #expect(try cloud.status().failed == 0)
+        try ledger.verify(responder: cloud.responder, agent: cloud.agent)
+        #expect(cloud.agent.stop() == .exited(0))
+        #expect(try StoreRows.integrityCheck(stateDir: cloud.agent.stateDir) == "ok")
+    }
+
     @Test("the state_dir fills up mid-stream: new requests are refused clearly, nothing accepted is lost")
     func fullMidRun() async throws {
         let cloud = try CloudHarness(identity: "ack_timeout = \"1s\"\nmax_attempts = 10\nmax_inflight = 50", start: false)
@@ -120,5 +154,60 @@ final class StateDisk {
     /// Unmounts (lazily, so a process still holding a file there cannot keep it mounted).
     func unmount() {
         _ = try? ChildProcess.run("/bin/umount", ["-l", path])
+    }
+}
+
+/// A 64 MiB ext4 image on a loop device mounted on a state_dir with `errors=remount-ro`, which turns read-only
+/// under the store's feet when sent a filesystem error, as a failing SD card or eMMC does.
+final class FailingStateDisk {
+    let path: String
+    private let image: String
+
+    init(at path: String) throws {
+        self.path = path
+        image = path + ".ext4"
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw ChildProcessError("mkdir \(path): errno \(errno)") }
+        try ChildProcess.run("/usr/bin/truncate", ["-s", "64M", image]).checked()
+        try ChildProcess.run("/sbin/mkfs.ext4", ["-q", "-F", image]).checked()
+        try mount()
+    }
+
+    private func mount() throws {
+        try ChildProcess.run("/bin/mount", ["-o", "loop,errors=remount-ro", image, path]).checked()
+        chmod(path, 0o700)
+    }
+
+    /// An ext4 error (`/sys/fs/ext4/DEV/trigger_fs_error`): the kernel remounts the filesystem read-only.
+    func turnReadOnly() throws {
+        let source = try ChildProcess.run("/bin/findmnt", ["-n", "-o", "SOURCE", path]).checked().stdout
+        let device = source.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "/").last.map(String.init) ?? ""
+        let trigger = "/sys/fs/ext4/\(device)/trigger_fs_error"
+        guard let handle = FileHandle(forWritingAtPath: trigger) else { throw ChildProcessError("cannot open \(trigger)") }
+        handle.write(Data("fault suite: the state_dir turns read-only\n".utf8))
+        try handle.close()
+        // Newer kernels mark the filesystem "emergency_ro" rather than flip the mount flag, so try a write.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            let probe = open(path + "/.probe", O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+            if probe < 0, errno == EROFS { return }
+            if probe >= 0 { close(probe) }
+            guard ContinuousClock.now < deadline else { throw ChildProcessError("\(path) is still writable") }
+            usleep(20_000)
+        }
+    }
+
+    /// Unmounts, checks and mounts the filesystem again (writable).
+    func repair() throws {
+        try ChildProcess.run("/bin/umount", [path]).checked()
+        // Exit codes 0-2: clean, or errors corrected.
+        let fsck = try ChildProcess.run("/sbin/e2fsck", ["-fy", image])
+        guard case .exited(let code) = fsck.termination, code <= 2 else { throw ChildProcessError("e2fsck: \(fsck)") }
+        try mount()
+    }
+
+    /// Unmounts (lazily, so a process still holding a file there cannot keep it mounted) and drops the image.
+    func unmount() {
+        _ = try? ChildProcess.run("/bin/umount", ["-l", path])
+        unlink(image)
     }
 }

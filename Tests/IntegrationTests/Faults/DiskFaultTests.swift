@@ -44,15 +44,12 @@ struct DiskFaultTests {
     /// failing SD card does it: ext4 (`errors=remount-ro`) on a loop device, sent a filesystem error.
     @Test("the state_dir turns read-only mid-stream: new requests are refused clearly, nothing accepted is lost")
     func readOnlyMidRun() async throws {
-        let cloud = try CloudHarness(identity: "ack_timeout = \"1s\"\nmax_attempts = 10\nmax_inflight = 50", start: false)
+        let cloud = try Self.midStreamHarness()
         let disk = try FailingStateDisk(at: cloud.agent.stateDir)
         defer { disk.unmount() }
-        try cloud.agent.start()
         let ledger = FaultLedger("disk-readonly-midrun")
         let group = 0x0f44
-        // Slow acks keep requests in flight when the disk goes read-only: their acks cannot be recorded.
-        try await cloud.responder.setBehaviour(#"{"mode":"late","delayMs":300}"#)
-        try ledger.submitCreatesAnswered(faultIDs(FaultScale.requests(200), group: group), to: cloud.agent.socketPath)
+        try await Self.startLateAckStream(cloud: cloud, ledger: ledger, group: group)
         try disk.turnReadOnly()
         ledger.injected()
 
@@ -65,28 +62,18 @@ struct DiskFaultTests {
 
         // The operator's fix: check the filesystem, mount it again, start the agent.
         try disk.repair()
-        try await cloud.responder.setBehaviour(#"{"mode":"success"}"#)
         try cloud.agent.start()
-        try ledger.submitCreatesAnswered(
-            faultIDs(FaultScale.requests(100), group: group, from: 10_000), to: cloud.agent.socketPath)
-        _ = try await cloud.waitForStatus("everything acked", timeout: .seconds(90)) { $0.queued == 0 && $0.inFlight == 0 }
-        #expect(try cloud.status().failed == 0)
-        try ledger.verify(responder: cloud.responder, agent: cloud.agent)
-        #expect(cloud.agent.stop() == .exited(0))
-        #expect(try StoreRows.integrityCheck(stateDir: cloud.agent.stateDir) == "ok")
+        try await Self.finishAfterRecovery(cloud: cloud, ledger: ledger, group: group)
     }
 
     @Test("the state_dir fills up mid-stream: new requests are refused clearly, nothing accepted is lost")
     func fullMidRun() async throws {
-        let cloud = try CloudHarness(identity: "ack_timeout = \"1s\"\nmax_attempts = 10\nmax_inflight = 50", start: false)
+        let cloud = try Self.midStreamHarness()
         let disk = try StateDisk(at: cloud.agent.stateDir)
         defer { disk.unmount() }
-        try cloud.agent.start()
         let ledger = FaultLedger("disk-full-midrun")
         let group = 0x0f43
-        // Slow acks keep requests in flight when the disk goes: their acks cannot be recorded until it is back.
-        try await cloud.responder.setBehaviour(#"{"mode":"late","delayMs":300}"#)
-        try ledger.submitCreatesAnswered(faultIDs(FaultScale.requests(200), group: group), to: cloud.agent.socketPath)
+        try await Self.startLateAckStream(cloud: cloud, ledger: ledger, group: group)
         try disk.fill()
         ledger.injected()
 
@@ -106,6 +93,25 @@ struct DiskFaultTests {
         print("disk full: \(ledger.acceptedCount) accepted; status while full: \(try cloud.status())")
 
         disk.free()
+        try await Self.finishAfterRecovery(cloud: cloud, ledger: ledger, group: group)
+    }
+
+    /// Short ack waits and many attempts, so requests keep moving through a disk fault; started by the test,
+    /// once its state_dir is mounted.
+    static func midStreamHarness() throws -> CloudHarness {
+        try CloudHarness(identity: "ack_timeout = \"1s\"\nmax_attempts = 10\nmax_inflight = 50", start: false)
+    }
+
+    /// Starts the agent and accepts 200 creates whose acks come slowly, so requests are in flight when the disk
+    /// goes: their acks cannot be recorded until it is back.
+    static func startLateAckStream(cloud: CloudHarness, ledger: FaultLedger, group: Int) async throws {
+        try cloud.agent.start()
+        try await cloud.responder.setBehaviour(#"{"mode":"late","delayMs":300}"#)
+        try ledger.submitCreatesAnswered(faultIDs(FaultScale.requests(200), group: group), to: cloud.agent.socketPath)
+    }
+
+    /// Once the disk is back: 100 more creates, everything acked, the ledger's checks, a clean stop, an intact store.
+    static func finishAfterRecovery(cloud: CloudHarness, ledger: FaultLedger, group: Int) async throws {
         try await cloud.responder.setBehaviour(#"{"mode":"success"}"#)
         try ledger.submitCreatesAnswered(
             faultIDs(FaultScale.requests(100), group: group, from: 10_000), to: cloud.agent.socketPath)

@@ -83,8 +83,12 @@ public final class MetricsListener: Sendable {
 
     private func serve(_ client: Int32) {
         let deadline = ContinuousClock.now + Self.clientTimeout
-        guard let head = readHead(client, deadline: deadline) else {
-            return respond(client, status: "400 Bad Request", body: "bad request\n", deadline: deadline)
+        let head: String
+        switch readHead(client, deadline: deadline) {
+        case .head(let text): head = text
+        // A client that sent nothing in time gets no answer: it is closed.
+        case .late: return
+        case .invalid: return respond(client, status: "400 Bad Request", body: "bad request\n", deadline: deadline)
         }
         let requestLine = head.split(separator: "\r\n", maxSplits: 1).first.map(String.init) ?? ""
         let parts = requestLine.split(separator: " ", omittingEmptySubsequences: false)
@@ -101,19 +105,27 @@ public final class MetricsListener: Sendable {
         respond(client, status: "200 OK", body: render(), deadline: deadline, contentType: PrometheusText.contentType)
     }
 
-    /// The request up to its blank line; nil when it is too long, cut short or late.
-    private func readHead(_ client: Int32, deadline: ContinuousClock.Instant) -> String? {
+    private enum Head {
+        case head(String)
+        /// Nothing complete by the deadline.
+        case late
+        /// Too long, or the client closed before its blank line.
+        case invalid
+    }
+
+    /// The request up to its blank line.
+    private func readHead(_ client: Int32, deadline: ContinuousClock.Instant) -> Head {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 2048)
         while bytes.count <= Self.maxRequestBytes {
-            guard wait(client, for: POLLIN, until: deadline) else { return nil }
+            guard wait(client, for: POLLIN, until: deadline) else { return .late }
             let count = recv(client, &buffer, buffer.count, 0)
-            guard count > 0 else { return nil }
+            guard count > 0 else { return .invalid }
             bytes += buffer[..<count]
             let text = String(decoding: bytes, as: UTF8.self)
-            if text.contains("\r\n\r\n") { return text }
+            if text.contains("\r\n\r\n") { return .head(text) }
         }
-        return nil
+        return .invalid
     }
 
     private func respond(

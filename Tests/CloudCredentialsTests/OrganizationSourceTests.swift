@@ -21,7 +21,8 @@ struct OrganizationSourceTests {
         #expect(session.credentials.secretAccessKey.hasPrefix("fake-secret-1/"))
         #expect(session.credentials.sessionToken == "fake-session-token-1//////////+=")
         let expiration = try #require(session.expiration)
-        #expect(abs(expiration.timeIntervalSinceNow - 900) < 5)
+        // Generous: a busy CI machine can hold the answer for seconds; a misread date is off by minutes or hours.
+        #expect(abs(expiration.timeIntervalSinceNow - 900) < 60)
     }
 
     @Test("the Bearer token arrives, and the organization id is one percent-encoded path segment")
@@ -41,7 +42,7 @@ struct OrganizationSourceTests {
             let fixture = try OrganizationFixture("style", [.credentials(lifetime: 1200, expirationStyle: style)])
             let session = try await fixture.source().fetch()
             let expiration = try #require(session.expiration)
-            #expect(abs(expiration.timeIntervalSinceNow - 1200) < 5, "style \(style)")
+            #expect(abs(expiration.timeIntervalSinceNow - 1200) < 60, "style \(style)")
         }
     }
 
@@ -183,14 +184,14 @@ struct OrganizationSourceTests {
     @Test("5xx and 429 are retryable and carry Retry-After, in seconds or as an HTTP date")
     func retryable() async throws {
         let fixture = try OrganizationFixture("5xx")
-        let date = Date().addingTimeInterval(40)
+        let date = Date().addingTimeInterval(60)
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
         let cases: [(FakeOrganizationEndpoint.Response, ClosedRange<Int64>?)] = [
             (.reply(status: 500, body: json(["error": "Internal"]), headers: ["Retry-After": "7"]), 7...7),
-            (.reply(status: 503, body: "down", headers: ["Retry-After": formatter.string(from: date)]), 30...41),
+            (.reply(status: 503, body: "down", headers: ["Retry-After": formatter.string(from: date)]), 20...61),
             (.reply(status: 429, body: json(["error": "TooMany", "message": "slow down"])), nil),
             (
                 .reply(
@@ -222,7 +223,8 @@ struct OrganizationSourceTests {
         let fixture = try OrganizationFixture("hang", [.hang])
         let started = ContinuousClock.now
         let error = try #require(await fixture.failure(fixture.source(requestTimeout: .seconds(1))))
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Bounded by the 1 s timeout; the margin is for a busy CI machine, an unbounded wait would hang the test.
+        #expect(ContinuousClock.now - started < .seconds(10))
         #expect(error.kind == .unreachable)
         #expect(!error.isPermanent)
         #expect(error.message.contains("timed out"))

@@ -47,7 +47,7 @@ struct PrometheusTextTests {
     }
 }
 
-@Suite("Metrics listener and textfile", .serialized)
+@Suite("Metrics listener and textfile", .serialized, .blockingWaits)
 struct MetricsEndpointTests {
     @Test("GET /metrics answers the rendered text; other paths 404, other methods 405, garbage 400")
     func answersOnlyMetrics() throws {

@@ -181,7 +181,7 @@ final class TestBroker {
     private let process: ChildProcess
 
     init(in directory: String) async throws {
-        port = try Self.freePort()
+        port = try MQTTTestCommand.freePort()
         let config = directory + "/mosquitto.conf"
         var text = "listener \(port) 127.0.0.1\nallow_anonymous true\npersistence false\n"
         // As root, mosquitto would switch to user mosquitto, which cannot enter the 0700 temp directory.
@@ -190,7 +190,7 @@ final class TestBroker {
         process = try ChildProcess(
             executable: TestExecutables.mosquitto, arguments: ["-c", config], stdout: .discard, stderr: .discard)
         let port = port
-        guard await eventually({ Self.accepts(port: port) }) else {
+        guard await eventually({ MQTTTestCommand.canConnect(port: port) }) else {
             process.stop()
             throw TestSocketError("mosquitto did not listen on \(port)")
         }
@@ -198,35 +198,5 @@ final class TestBroker {
 
     deinit {
         process.stop()
-    }
-
-    private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        defer { Glibc.close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        guard bound else { throw TestSocketError("cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    private static func accepts(port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        defer { Glibc.close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
     }
 }

@@ -129,8 +129,10 @@ struct CredentialRefresherTests {
 
     @Test("credentials living shorter than minimumValidity are not fetched again on every call")
     func shortLivedCredentials() async throws {
+        // The reuse window is retryMinimum after obtaining them; 30 s keeps a busy CI machine's stalls inside it.
         let harness = try Harness(
-            "short", [.credentials(lifetime: 20)], timing: RefreshTiming(minimumValidity: .seconds(60)))
+            "short", [.credentials(lifetime: 20)],
+            timing: RefreshTiming(minimumValidity: .seconds(60), retryMinimum: .seconds(30)))
         for _ in 0..<5 { _ = try await harness.refresher.current() }
         #expect(harness.fixture.requests.count == 1)
     }

@@ -146,7 +146,11 @@ struct AWSWebSocketTests {
 
         let accepted = stack.gateway.accepted
         #expect(accepted.count == 2, "\(stack.gateway.events)")
-        #expect(accepted.map(\.accessKeyID) == [AWSWebSocketStack.accessKeyID(1), AWSWebSocketStack.accessKeyID(2)])
+        // The reconnect signs with a later set than the first: the second, or a later one when a busy machine made
+        // a reconnect attempt fail after the agent had fetched it.
+        #expect(accepted.first?.accessKeyID == AWSWebSocketStack.accessKeyID(1), "\(stack.gateway.events)")
+        let laterSets: [String?] = (2...6).map(AWSWebSocketStack.accessKeyID)
+        #expect(accepted.count == 2 && laterSets.contains(accepted[1].accessKeyID), "\(stack.gateway.events)")
         #expect(accepted.count == 2 && accepted[0].signature != accepted[1].signature)
         #expect(stack.gateway.refused.isEmpty)
         #expect(try stack.leakedSecrets().isEmpty)

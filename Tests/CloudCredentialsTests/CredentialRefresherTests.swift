@@ -21,11 +21,14 @@ struct CredentialRefresherTests {
         let changes = Changes()
         let refresher: CredentialRefresher
 
-        init(_ label: String, _ responses: [FakeOrganizationEndpoint.Response], timing: RefreshTiming) throws {
+        init(
+            _ label: String, _ responses: [FakeOrganizationEndpoint.Response], timing: RefreshTiming,
+            requestTimeout: Duration = .seconds(3)
+        ) throws {
             fixture = try OrganizationFixture(label, responses)
             let changes = self.changes
             refresher = CredentialRefresher(
-                source: fixture.source(requestTimeout: .seconds(3)), timing: timing, logger: log.logger,
+                source: fixture.source(requestTimeout: requestTimeout), timing: timing, logger: log.logger,
                 onChange: { changes.append($0) })
         }
 
@@ -116,12 +119,12 @@ struct CredentialRefresherTests {
     @Test("current() hands out the held session, and refreshes first when it expires within minimumValidity")
     func onDemandRefresh() async throws {
         let harness = try Harness(
-            "demand", [.credentials(lifetime: 6)], timing: Self.fast(minimumValidity: 4))
+            "demand", [.credentials(lifetime: 12)], timing: Self.fast(minimumValidity: 6))
         let first = try await harness.refresher.current()
         let again = try await harness.refresher.current()
         #expect(again == first)
         #expect(harness.fixture.requests.count == 1)
-        try await sleep(until: try #require(first.expiration).addingTimeInterval(-3.8))
+        try await sleep(until: try #require(first.expiration).addingTimeInterval(-5.8))
         let refreshed = try await harness.refresher.current()
         #expect(refreshed.credentials.accessKeyID != first.credentials.accessKeyID)
         #expect(harness.fixture.requests.count == 2)
@@ -141,10 +144,10 @@ struct CredentialRefresherTests {
     @Test("a failed refresh keeps the previous credentials in use while they are valid, then reports the error")
     func keepsPreviousOnFailure() async throws {
         let harness = try Harness(
-            "keep", [.credentials(lifetime: 4), .reply(status: 500, body: json(["error": "Internal"]))],
-            timing: Self.fast(minimumValidity: 3.5, retryMinimum: 0.1, retryMaximum: 0.2))
+            "keep", [.credentials(lifetime: 12), .reply(status: 500, body: json(["error": "Internal"]))],
+            timing: Self.fast(minimumValidity: 7, retryMinimum: 0.1, retryMaximum: 0.2))
         let first = try await harness.refresher.current()
-        try await sleep(until: try #require(first.expiration).addingTimeInterval(-3.4))
+        try await sleep(until: try #require(first.expiration).addingTimeInterval(-6.8))
         let kept = try await harness.refresher.current()
         #expect(kept == first)
         #expect(harness.fixture.requests.count == 2)
@@ -292,13 +295,15 @@ struct CredentialRefresherTests {
 
     @Test("cancelling the loop ends it promptly, even during a hanging request")
     func cancellation() async throws {
-        let harness = try Harness("cancel", [.hang], timing: Self.fast())
+        // The hanging request would only end at its 60 s timeout; cancelling must not wait for it. The 10 s bound
+        // leaves room for a busy CI machine.
+        let harness = try Harness("cancel", [.hang], timing: Self.fast(), requestTimeout: .seconds(60))
         let loop = Task { await harness.refresher.run() }
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(await harness.waitForRequests(1), "the loop made no request")
         let started = ContinuousClock.now
         loop.cancel()
         await loop.value
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(10))
     }
 
     @Test("retry delays stay within their bounds and grow with failures")

@@ -251,8 +251,9 @@ struct AWSWebSocketTests {
         try stack.agent.start(environment: ["HTTPS_PROXY": "", "https_proxy": ""])
         try await stack.waitForOrganizationRequests(1)
         let started = ContinuousClock.now
-        #expect(stack.agent.stop(timeout: .seconds(5)) == .exited(0))
-        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(stack.agent.stop(timeout: .seconds(10)) == .exited(0))
+        // Far sooner than the hanging request's timeout; the margin is for a busy CI machine.
+        #expect(ContinuousClock.now - started < .seconds(5))
     }
 }
 

@@ -1,3 +1,4 @@
+import ControlProtocol
 import Foundation
 import Glibc
 import TestSupport
@@ -126,8 +127,9 @@ struct CheckCommandTests {
         #expect(run.result.status == 1, "\(run)")
         #expect(run.statuses("organization") == ["fail"], "\(run)")
         #expect(run.message("organization").contains("timed out"), "\(run)")
-        // The process starts, checks and exits within the limit plus the time a loaded machine needs to start it.
-        #expect(run.elapsed < .seconds(5), "took \(run.elapsed)")
+        // The process starts, checks and exits within the limit plus the time a loaded machine needs to start it
+        // (the configuration's 30 s request timeout would take far longer).
+        #expect(run.elapsed < .seconds(8), "took \(run.elapsed)")
     }
 
     @Test("a broker that accepts TCP but never answers TLS fails the TLS line as timed out, within --timeout")
@@ -140,12 +142,13 @@ struct CheckCommandTests {
         #expect(run.statuses("broker.tls") == ["fail"], "\(run)")
         #expect(run.message("broker.tls").contains("timed out"), "\(run)")
         #expect(run.statuses("organization") == ["ok"], "\(run)")
-        #expect(run.elapsed < .seconds(5), "took \(run.elapsed)")
+        #expect(run.elapsed < .seconds(8), "took \(run.elapsed)")
     }
 
     @Test("mqtt-tls: a client certificate and a broker certificate expiring within 14 days warn, saying to renew")
     func certificatesExpiringSoon() async throws {
         let harness = try CloudHarness()
+        _ = try await harness.waitForStatus("connected") { $0.connection == "connected" }
         let run = try Self.check(harness.agent, secrets: [])
         // The test PKI is valid for two days.
         #expect(run.result.status == 0, "warnings only: \(run)")
@@ -155,7 +158,8 @@ struct CheckCommandTests {
         #expect(run.statuses("broker.tls") == ["ok"], "\(run)")
         #expect(run.statuses("agent") == ["ok"], "\(run)")
         #expect(!run.checks.contains { $0.check.hasPrefix("clock.") || $0.check == "organization" }, "\(run)")
-        #expect(run.fact("broker", "clientCertificateDaysLeft") as? Int == 1, "\(run)")
+        // Made moments ago with `-days 2`: 1 day left, or 2 when openssl's two dates straddle a second.
+        #expect((1...2).contains(run.fact("broker", "clientCertificateDaysLeft") as? Int ?? 0), "\(run)")
     }
 
     @Test("a request the cloud rejected warns on the store line, saying how to retry or dismiss it")

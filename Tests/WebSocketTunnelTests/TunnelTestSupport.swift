@@ -64,7 +64,8 @@ final class FixtureProcess {
             executable: TestExecutables.python3,
             arguments: [fixturePath(script), "--ready-file", readyFile, "--events", eventsFile] + arguments,
             stdout: .discard, stderr: .file(logFile), stdinPipe: true)
-        let ready = await eventually { FileManager.default.fileExists(atPath: readyFile) }
+        // Python with ssl takes seconds to start on a busy machine.
+        let ready = await eventually(timeout: .seconds(30)) { FileManager.default.fileExists(atPath: readyFile) }
         guard ready, let text = try? String(contentsOfFile: readyFile, encoding: .utf8),
             let port = Int(text.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
         else {

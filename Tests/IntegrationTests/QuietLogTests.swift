@@ -173,4 +173,39 @@ struct QuietLogTests {
         #expect(lines.last?.contains("repeated 2 times in the last ") == true, "\(lines)")
         #expect(stack.agent.stop() == .exited(0))
     }
+
+    /// The state_dir is a tmpfs the test fills (it runs as root, as CI does): requests wait while the broker is
+    /// down, then the engine cannot record their sends at every turn until space returns.
+    @Test("a full disk holding sends: the first error, a count per interval, and one line when sends are recorded again")
+    func heldSendsAreSummarised() async throws {
+        let cloud = try CloudHarness(start: false)
+        let disk = try StateDisk(at: cloud.agent.stateDir)
+        defer { disk.unmount() }
+        try cloud.agent.dropIn("quiet", Self.secondsForHours.replacingOccurrences(of: "\"1s\"", with: "\"2s\""))
+        cloud.broker.stop()
+        try cloud.agent.start()
+        for n in 0..<30 { #expect(try cloud.create(CloudHarness.id(200 + n), wait: false).status == 0) }
+        try disk.fill()
+        try cloud.broker.start()
+        _ = try await cloud.waitForStatus("connected") { $0.connection == "connected" }
+        let heldFrom = ContinuousClock.now
+        while !cloud.agent.log().contains("cannot record sends"), ContinuousClock.now - heldFrom < .seconds(20) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .seconds(5))
+        disk.free()
+        _ = try await cloud.waitForStatus("everything acked") { $0.queued == 0 && $0.inFlight == 0 }
+        let log = cloud.agent.log().split(separator: "\n")
+        let held = log.filter { $0.contains(" engine: cannot record sends") }
+        let recovered = log.filter { $0.contains(" engine: sends recorded again") }
+        #expect(held.first?.contains(" error engine: cannot record sends, holding them error=") == true, "\(log.joined(separator: "\n"))")
+        #expect(held.first?.contains("disk is full") == true, "\(held)")
+        #expect(held.dropFirst().allSatisfy { $0.contains(": repeated ") }, "\(held.joined(separator: "\n"))")
+        #expect(Self.gaps(held).allSatisfy { $0 >= 1.8 }, "one line per 2 s at most: \(held.joined(separator: "\n"))")
+        #expect(held.count <= 5, "\(held.joined(separator: "\n"))")
+        #expect(recovered.count == 1, "\(log.joined(separator: "\n"))")
+        let unreported = recovered.first.flatMap { $0.split(separator: "repeats=").last.flatMap { Int($0) } }
+        #expect(unreported != nil, "\(recovered)")
+        #expect(cloud.agent.stop() == .exited(0))
+    }
 }

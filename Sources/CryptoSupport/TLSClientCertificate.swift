@@ -29,16 +29,20 @@ public struct TLSClientCertificate: Sendable, Equatable {
                 "cannot load the client certificate \(certificateFile): \(drainTLSErrorQueue()); "
                     + "check that cert_file holds PEM certificates")
         }
+        // Loading the key compares it with the certificate loaded above: a mismatch fails here.
         guard SSL_CTX_use_PrivateKey_file(context, privateKeyFile, SSL_FILETYPE_PEM) == 1 else {
+            let reason = drainTLSErrorQueue()
+            if reason.contains("mismatch") { throw mismatch(reason) }
             throw .invalidConfiguration(
-                "cannot load the private key \(privateKeyFile): \(drainTLSErrorQueue()); "
+                "cannot load the private key \(privateKeyFile): \(reason); "
                     + "check that key_file holds an unencrypted PEM private key")
         }
-        guard SSL_CTX_check_private_key(context) == 1 else {
-            throw .invalidConfiguration(
-                "the private key \(privateKeyFile) does not belong to the certificate \(certificateFile) "
-                    + "(\(drainTLSErrorQueue())); check cert_file and key_file")
-        }
+    }
+
+    private func mismatch(_ reason: String) -> TLSError {
+        .invalidConfiguration(
+            "the private key \(privateKeyFile) does not belong to the certificate \(certificateFile) (\(reason)); "
+                + "check cert_file and key_file")
     }
 }
 

@@ -49,9 +49,7 @@ struct RepeatedFailureLogTests {
         #expect(summaries.allSatisfy { $0.contains("cannot connect: repeated ") && $0.contains(" in the last 60 s") })
         #expect(summaries.first?.contains("repeated 59 times") == true, "\(summaries)")
         #expect(summaries.allSatisfy { $0.contains("endpoint=broker.example:8883") && $0.contains("Connection refused") })
-        let counted = summaries.compactMap { line in
-            line.split(separator: " ").drop { $0 != "repeated" }.dropFirst().first.flatMap { Int($0) }
-        }
+        let counted = Self.counts(summaries)
         #expect(counted.reduce(0, +) == 599, "every attempt after the first is in a summary: \(counted)")
     }
 

@@ -10,7 +10,8 @@ import Synchronization
 /// attempt to the next).
 /// A failure not reported within the interval is written at once, so a new error always shows; one that comes back
 /// while still being reported is only counted, so two alternating errors cannot flood the log either.
-/// `cleared` (the thing works again) writes what is still pending and forgets, so the next failure is written in full.
+/// `cleared` (the thing works again) writes what is still pending and forgets, so the next failure is written in full;
+/// `recovered` does so in one line that says it works again.
 ///
 /// Summaries are written by the next call after the interval (`failed`, `flushDue`, `cleared`): no timer of its own.
 public final class RepeatedFailureLog: Sendable {
@@ -107,6 +108,19 @@ public final class RepeatedFailureLog: Sendable {
             return over.values.filter { $0.repeats > 0 }.map { summary(of: $0, now: now) }
         }
         for line in lines { logger.log(level: line.level, line.message, metadata: line.metadata) }
+    }
+
+    /// The failures named `what` are over (the caller knows one was going on): writes `message`, one line counting
+    /// in `repeats` the occurrences no line has reported yet, and forgets them.
+    public func recovered(
+        _ what: String, level: Logger.Level = .notice, message: Logger.Message, metadata: Logger.Metadata = [:]
+    ) {
+        let unreported = entries.withLock { entries -> Int in
+            let over = entries.filter { $0.value.what == what }
+            for key in over.keys { entries[key] = nil }
+            return over.values.reduce(0) { $0 + $1.repeats }
+        }
+        logger.log(level: level, message, metadata: metadata.merging(["repeats": "\(unreported)"]) { given, _ in given })
     }
 
     /// Summaries of the failures whose interval has passed; failures quiet for a whole interval are forgotten.

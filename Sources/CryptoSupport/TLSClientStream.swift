@@ -9,12 +9,18 @@ public struct TLSClientConfiguration: Sendable, Equatable {
     public var caFile: String?
     /// ALPN protocol names to offer, most preferred first; empty offers none.
     public var alpnProtocols: [String]
+    /// The certificate and key presented when the server asks for one; `nil` presents none.
+    public var clientCertificate: TLSClientCertificate?
 
     /// Creates a configuration that verifies `serverName` against `caFile` (or the system store).
-    public init(serverName: String, caFile: String? = nil, alpnProtocols: [String] = []) {
+    public init(
+        serverName: String, caFile: String? = nil, alpnProtocols: [String] = [],
+        clientCertificate: TLSClientCertificate? = nil
+    ) {
         self.serverName = serverName
         self.caFile = caFile
         self.alpnProtocols = alpnProtocols
+        self.clientCertificate = clientCertificate
     }
 
     /// Where trust comes from, as an operator would name it.
@@ -258,6 +264,7 @@ public final class TLSClientStream {
                     "cannot load the system CA store: \(drainTLSErrorQueue()); set ca_file")
             }
         }
+        if let client = configuration.clientCertificate { try client.load(into: context) }
         if !configuration.alpnProtocols.isEmpty {
             var wire: [UInt8] = []
             for name in configuration.alpnProtocols {
@@ -331,7 +338,7 @@ public final class TLSClientStream {
         return "OpenSSL error \(failure)"
     }
 
-    private func waitFor(
+    func waitFor(
         _ events: Int32, until deadline: ContinuousClock.Instant, operation: String, limit: Duration
     ) throws(TLSError) {
         while true {
@@ -361,7 +368,7 @@ extension TLSClientStream {
 }
 
 /// The reasons OpenSSL queued on this thread, oldest first, joined for a message.
-private func drainTLSErrorQueue() -> String {
+func drainTLSErrorQueue() -> String {
     var reasons: [String] = []
     while true {
         let code = ERR_get_error()

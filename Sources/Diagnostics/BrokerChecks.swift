@@ -114,12 +114,18 @@ final class BrokerChecks: Sendable {
 
         begin("broker.tls")
         let alpn = broker.transport == .mqttTLS && broker.port == 443 ? ["x-amzn-mqtt-ca"] : []
+        // As the agent connects: with the client certificate, so that a broker requiring one does not refuse us.
+        let client = clientCertificate
         let stream: TLSClientStream
+        let presented: String
         do {
-            stream = try EndpointProbe.startTLS(on: socket, endpoint: endpoint, alpnProtocols: alpn, timeout: remaining())
+            stream = try EndpointProbe.startTLS(
+                on: socket, endpoint: endpoint, alpnProtocols: alpn, clientCertificate: client, timeout: remaining())
+            progress.withLock { $0.facts.tlsVersion = stream.protocolVersion }
+            presented = try client.map { try Self.presented($0, over: stream, timeout: min(remaining(), Self.verdictWait)) } ?? ""
         } catch {
             progress.withLock { $0.facts.tlsVerified = false }
-            record(CheckResult("broker.tls", .fail, "\(error)"))
+            record(CheckResult("broker.tls", .fail, client.flatMap { Self.refusal(of: $0, error) } ?? "\(error)"))
             return
         }
         defer { stream.close() }
@@ -127,7 +133,8 @@ final class BrokerChecks: Sendable {
         let trust = broker.caFile.isEmpty ? "the system CA store" : broker.caFile
         record(
             CheckResult(
-                "broker.tls", .ok, "TLS verified: the chain leads to a CA in \(trust) and the certificate is valid for \(host)"))
+                "broker.tls", .ok,
+                "TLS verified: the chain leads to a CA in \(trust) and the certificate is valid for \(host)\(presented)"))
 
         begin("broker.server-certificate")
         if let validity = stream.peerCertificateValidity {
@@ -157,6 +164,44 @@ final class BrokerChecks: Sendable {
         } catch {
             record(CheckResult("clock.broker", .warn, "not measured: \(error)"))
         }
+    }
+
+    /// `broker.cert_file` and `broker.key_file` for mqtt-tls, when both are set.
+    private var clientCertificate: TLSClientCertificate? {
+        let broker = configuration.broker
+        guard broker.transport == .mqttTLS, !broker.certFile.isEmpty, let key = broker.keyFile else { return nil }
+        return TLSClientCertificate(certificateFile: broker.certFile, privateKeyFile: key.path)
+    }
+
+    /// How long to wait, under TLS 1.3, for the broker to accept or refuse the client certificate.
+    static let verdictWait: Duration = .seconds(3)
+
+    /// What the TLS line adds about the client certificate once the broker has taken it; throws its refusal.
+    static func presented(
+        _ client: TLSClientCertificate, over stream: TLSClientStream, timeout: Duration
+    ) throws(TLSError) -> String {
+        if try stream.awaitClientCertificateVerdict(timeout: timeout) {
+            return "; the broker accepted the client certificate \(client.certificateFile)"
+        }
+        return "; client certificate \(client.certificateFile) presented (\(stream.protocolVersion): the broker gave no "
+            + "verdict within \(DurationText.format(timeout)))"
+    }
+
+    /// The TLS line when the broker turned the client certificate away with an alert, nil for other failures.
+    static func refusal(of client: TLSClientCertificate, _ error: any Error) -> String? {
+        var tls = error as? TLSError
+        if case .tls(let failure)? = error as? TunnelError { tls = failure }
+        let reason: String
+        switch tls {
+        case .handshakeFailed(_, let text)?, .ioFailed(_, let text)?:
+            // Alerts such as "tlsv1 alert unknown ca" or "tlsv13 alert certificate required".
+            guard text.contains("certificate") || text.contains("unknown ca") else { return nil }
+            reason = text
+        case .connectionClosed?: reason = "it closed the connection"
+        default: return nil
+        }
+        return "the broker refused the client certificate \(client.certificateFile) (\(reason)): check broker.cert_file "
+            + "and broker.key_file, and that the broker trusts the CA that signed the certificate"
     }
 
     private func begin(_ stage: String) {

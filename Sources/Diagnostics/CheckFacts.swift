@@ -20,6 +20,8 @@ public struct CheckFacts: Sendable, Encodable {
         @Reported public var addresses: [String]? = nil
         @Reported public var viaProxy: Bool? = nil
         @Reported public var tlsVerified: Bool? = nil
+        /// The negotiated protocol, as OpenSSL names it ("TLSv1.3").
+        @Reported public var tlsVersion: String? = nil
         @Reported public var serverCertificateExpiresAt: String? = nil
         @Reported public var serverCertificateDaysLeft: Int? = nil
         @Reported public var clientCertificateExpiresAt: String? = nil

@@ -16,7 +16,21 @@ public struct Ack: Sendable, Equatable {
 
 /// Why an ack was dropped; logged with the topic, never fatal.
 public struct MalformedAck: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What is wrong, without the values: a cloud that keeps sending one kind of bad ack is one problem to report.
+    public enum Problem: String, Sendable {
+        case foreignTopic = "foreign topic"
+        case extraTopicLevels = "extra topic levels"
+        case unknownAction = "unknown action"
+        case badProperty = "bad topic property"
+        case oversized = "oversized payload"
+        case notJSON = "payload not JSON"
+        case noCorrelationID = "no correlation id"
+        case unknownStatus = "unknown status"
+    }
+
     public let topic: String
+    public let problem: Problem
+    /// The problem with the values at fault.
     public let reason: String
     public var description: String { "malformed ack on '\(topic)': \(reason)" }
 }
@@ -34,17 +48,17 @@ public struct AckParser: Sendable {
     public var subscription: String { "to/module/\(moduleID.rawValue)/ack/identity/+" }
 
     public func parse(topic: String, payload: [UInt8], correlationData: [UInt8]? = nil) -> Result<Ack, MalformedAck> {
-        func malformed(_ reason: String) -> Result<Ack, MalformedAck> {
-            .failure(MalformedAck(topic: topic, reason: reason))
+        func malformed(_ problem: MalformedAck.Problem, _ reason: String) -> Result<Ack, MalformedAck> {
+            .failure(MalformedAck(topic: topic, problem: problem, reason: reason))
         }
         let prefix = "to/module/\(moduleID.rawValue)/ack/identity/"
-        guard topic.hasPrefix(prefix) else { return malformed("not an identity ack topic of this module") }
+        guard topic.hasPrefix(prefix) else { return malformed(.foreignTopic, "not an identity ack topic of this module") }
         let lastLevel = topic.dropFirst(prefix.count)
-        guard !lastLevel.contains("/") else { return malformed("extra topic levels") }
+        guard !lastLevel.contains("/") else { return malformed(.extraTopicLevels, "extra topic levels") }
 
         let parts = lastLevel.split(separator: "&", omittingEmptySubsequences: false)
         guard let action = IdentityAction(rawValue: String(parts[0])) else {
-            return malformed("unknown action '\(parts[0])'")
+            return malformed(.unknownAction, "unknown action '\(parts[0])'")
         }
         var topicProperties: [String: String] = [:]
         for part in parts.dropFirst() {
@@ -52,12 +66,12 @@ public struct AckParser: Sendable {
                 let key = PercentEncoding.decode(String(part[..<eq])),
                 let value = PercentEncoding.decode(String(part[part.index(after: eq)...]))
             else {
-                return malformed("bad property '\(part.prefix(64))'")
+                return malformed(.badProperty, "bad property '\(part.prefix(64))'")
             }
             topicProperties[key] = value
         }
         guard payload.count <= WireLimits.maxAckBytes else {
-            return malformed("payload of \(payload.count) bytes exceeds \(WireLimits.maxAckBytes)")
+            return malformed(.oversized, "payload of \(payload.count) bytes exceeds \(WireLimits.maxAckBytes)")
         }
 
         var body: AckBody?
@@ -65,7 +79,7 @@ public struct AckParser: Sendable {
             do {
                 body = try JSONDecoder().decode(AckBody.self, from: Data(payload))
             } catch {
-                return malformed("payload is not a JSON object")
+                return malformed(.notJSON, "payload is not a JSON object")
             }
         }
 
@@ -74,7 +88,7 @@ public struct AckParser: Sendable {
             let correlationID = [topicProperties["correlationId"], fromCorrelationData, body?.correlationId]
                 .compactMap({ $0 }).first(where: { !$0.isEmpty })
         else {
-            return malformed("no correlationId in topic, correlation data or payload")
+            return malformed(.noCorrelationID, "no correlationId in topic, correlation data or payload")
         }
 
         let outcome: Ack.Outcome
@@ -86,7 +100,7 @@ public struct AckParser: Sendable {
         case "error", "failed", "rejected":
             outcome = .failure(error: body?.error ?? body!.status!, message: body?.message)
         case let other?:
-            return malformed("unknown status '\(other.prefix(64))'")
+            return malformed(.unknownStatus, "unknown status '\(other.prefix(64))'")
         }
         return .success(Ack(correlationID: correlationID, action: action, outcome: outcome))
     }

@@ -9,11 +9,15 @@ public enum EndpointProbe {
         try openTCP(to: endpoint, deadline: Deadline(after: timeout))
     }
 
-    /// The verified TLS connection over `socket` (which it takes over, closing it on failure).
+    /// The verified TLS connection over `socket` (which it takes over, closing it on failure), presenting
+    /// `clientCertificate` if the server asks for one.
     public static func startTLS(
-        on socket: Int32, endpoint: WebSocketEndpoint, alpnProtocols: [String] = [], timeout: Duration
+        on socket: Int32, endpoint: WebSocketEndpoint, alpnProtocols: [String] = [],
+        clientCertificate: TLSClientCertificate? = nil, timeout: Duration
     ) throws(TunnelError) -> TLSClientStream {
-        try startTLS(on: socket, endpoint: endpoint, alpnProtocols: alpnProtocols, deadline: Deadline(after: timeout))
+        try startTLS(
+            on: socket, endpoint: endpoint, alpnProtocols: alpnProtocols, clientCertificate: clientCertificate,
+            deadline: Deadline(after: timeout))
     }
 
     /// Sends `GET path` without credentials and returns the answer's status and `Date` header: what a server
@@ -47,13 +51,15 @@ public enum EndpointProbe {
     }
 
     static func startTLS(
-        on socket: Int32, endpoint: WebSocketEndpoint, alpnProtocols: [String], deadline: Deadline
+        on socket: Int32, endpoint: WebSocketEndpoint, alpnProtocols: [String],
+        clientCertificate: TLSClientCertificate? = nil, deadline: Deadline
     ) throws(TunnelError) -> TLSClientStream {
         do {
             return try TLSClientStream(
                 socket: socket,
                 configuration: TLSClientConfiguration(
-                    serverName: endpoint.host, caFile: endpoint.caFile, alpnProtocols: alpnProtocols),
+                    serverName: endpoint.host, caFile: endpoint.caFile, alpnProtocols: alpnProtocols,
+                    clientCertificate: clientCertificate),
                 handshakeTimeout: deadline.remaining)
         } catch .timedOut {
             throw .timedOut(stage: "TLS handshake", target: endpoint.authority)

@@ -49,9 +49,7 @@ struct RepeatedFailureLogTests {
         #expect(summaries.allSatisfy { $0.contains("cannot connect: repeated ") && $0.contains(" in the last 60 s") })
         #expect(summaries.first?.contains("repeated 59 times") == true, "\(summaries)")
         #expect(summaries.allSatisfy { $0.contains("endpoint=broker.example:8883") && $0.contains("Connection refused") })
-        let counted = summaries.compactMap { line in
-            line.split(separator: " ").drop { $0 != "repeated" }.dropFirst().first.flatMap { Int($0) }
-        }
+        let counted = Self.counts(summaries)
         #expect(counted.reduce(0, +) == 599, "every attempt after the first is in a summary: \(counted)")
     }
 
@@ -167,5 +165,37 @@ struct RepeatedFailureLogTests {
         #expect(first && !second)
         #expect(output.lines.count == 1)
         #expect(output.lines.first?.hasSuffix(" error connection: credential refresh failed: HTTP 401. Replace the token file.\n") == true)
+    }
+
+    @Test("a store that cannot record for ten minutes, tried every second: its first error, a count per minute, one line when it works again")
+    func recoveredWritesOneLine() {
+        let failures = log(interval: .seconds(60))
+        let full = "database '/var/lib/gateway-agent/identities.sqlite3': database or disk is full (sqlite code 13)"
+        for _ in 0..<600 {
+            failures.failed("cannot record sends, holding them", cause: full, level: .error, metadata: ["error": "\(full)"])
+            failures.flushDue()
+            clock.advance(.milliseconds(1000))
+        }
+        clock.advance(.seconds(30))
+        failures.recovered("cannot record sends, holding them", message: "sends recorded again", metadata: ["pending": "7"])
+        let lines = output.lines
+        // The summaries fall due at 60, 120, … 540 s; the 60 attempts since the last one are in the recovery line.
+        #expect(lines.count == 1 + 9 + 1, "\(lines.joined())")
+        #expect(lines.first?.contains(" error connection: cannot record sends, holding them error=") == true, "\(lines)")
+        let summaries = lines.dropFirst().dropLast()
+        #expect(summaries.allSatisfy { $0.contains(" error connection: cannot record sends, holding them: repeated ") })
+        #expect(lines.last?.hasSuffix(" notice connection: sends recorded again pending=7 repeats=60\n") == true, "\(lines)")
+        let counted = Self.counts(summaries) + [60]
+        #expect(counted.reduce(0, +) == 599, "every attempt after the first is counted once: \(counted)")
+
+        failures.failed("cannot record sends, holding them", cause: full, level: .error)
+        #expect(output.lines.count == lines.count + 1, "the next failure is news again, in full")
+    }
+
+    /// The numbers N of the "repeated N times" summaries in `lines`.
+    static func counts(_ lines: some Sequence<String>) -> [Int] {
+        lines.compactMap { line in
+            line.split(separator: " ").drop { $0 != "repeated" }.dropFirst().first.flatMap { Int($0) }
+        }
     }
 }

@@ -30,6 +30,8 @@ Commands, one per line on stdin, each answered with one "OK ..." line on stdout 
            "signature mismatch" (a wrongly signed URL); connections already up stay up
   refuse   answer every later upgrade with 403, whatever it carries
   accept   verify upgrades again (undoes refuse)
+  hold     keep later good upgrades waiting for their answer (at most 30 s), until release
+  release  answer the upgrades held, and later ones at once (undoes hold)
 
 Events go to --events as JSON lines: {"event": "accepted"|"refused"|"ended", ...} with the access key id, the
 X-Amz-Date and the signature (never the secret or the session token).
@@ -76,6 +78,8 @@ class Gateway:
         self.revoked = set()
         self.mismatched = set()
         self.refusing = False
+        self.released = threading.Event()
+        self.released.set()
 
     def now(self):
         """The gateway's clock: this host's, shifted by --clock-offset."""
@@ -220,6 +224,12 @@ class Gateway:
             with self.lock:
                 self.refusing = verb == "refuse"
             return "OK " + verb
+        if verb == "hold":
+            self.released.clear()
+            return "OK hold"
+        if verb == "release":
+            self.released.set()
+            return "OK release"
         return "ERROR unknown command %s" % verb
 
 
@@ -344,6 +354,7 @@ def serve(gateway, raw, context):
                 b"Connection: close\r\n\r\n"
                 % (refusal.status, text.encode(), gateway.date_header().encode(), len(body)) + body)
             return
+        gateway.released.wait(30)
         accept = base64.b64encode(hashlib.sha1(websocket_key.encode() + GUID).digest()).decode()
         sock.settimeout(None)
         connection = Connection(gateway, sock, key)

@@ -162,6 +162,42 @@ struct CheckCommandTests {
         #expect((1...2).contains(run.fact("broker", "clientCertificateDaysLeft") as? Int ?? 0), "\(run)")
     }
 
+    /// TLS 1.2 judges the client certificate during the handshake, TLS 1.3 after it.
+    @Test(
+        "mqtt-tls against a broker requiring a client certificate: the TLS line presents the configured one and says whether the broker took it",
+        arguments: ["1.2", "1.3"], [true, false])
+    func clientCertificateRequired(tls: String, trusted: Bool) throws {
+        let broker = try TestBroker(onlyTLS12: tls == "1.2")
+        let certificates = broker.certificates
+        let (certFile, keyFile) =
+            trusted
+            ? (certificates.clientCertFile, certificates.clientKeyFile)
+            : (certificates.otherClientCertFile, certificates.otherClientKeyFile)
+        let agent = try AgentUnderTest(
+            broker: AgentBrokerSettings(
+                port: broker.certificatePort, caFile: certificates.caFile, certFile: certFile, keyFile: keyFile))
+        defer { agent.remove() }
+        // The key's PEM body, line by line: none of it may appear in the output.
+        let keyLines = try String(contentsOfFile: keyFile, encoding: .utf8).split(separator: "\n")
+            .filter { !$0.hasPrefix("-----") }.map(String.init)
+        let run = try Self.check(agent, secrets: keyLines)
+        #expect(run.statuses("broker.tcp") == ["ok"], "\(run)")
+        if trusted {
+            #expect(run.statuses("broker.tls") == ["ok"], "\(run)")
+            #expect(run.message("broker.tls").contains("the broker accepted the client certificate \(certFile)"), "\(run)")
+            #expect(run.fact("broker", "tlsVerified") as? Bool == true, "\(run)")
+            #expect(run.result.status == 0, "warnings only (agent not running, no store yet): \(run)")
+        } else {
+            #expect(run.statuses("broker.tls") == ["fail"], "\(run)")
+            #expect(run.message("broker.tls").contains("the broker refused the client certificate \(certFile)"), "\(run)")
+            #expect(run.message("broker.tls").contains("unknown ca"), "\(run)")
+            #expect(run.result.status == 1, "\(run)")
+        }
+        if trusted || tls == "1.3" {
+            #expect(run.fact("broker", "tlsVersion") as? String == "TLSv\(tls)", "\(run)")
+        }
+    }
+
     @Test("a request the cloud rejected warns on the store line, saying how to retry or dismiss it")
     func failedRequest() async throws {
         let harness = try CloudHarness()

@@ -92,6 +92,12 @@ public final class AWSIoTGatewayFixture {
     /// Verifies upgrades again.
     public func accept() throws { _ = try command("accept") }
 
+    /// Keeps later good upgrades waiting for their answer (at most 30 s), until `release()`.
+    public func hold() throws { _ = try command("hold") }
+
+    /// Answers the upgrades held, and later ones at once.
+    public func release() throws { _ = try command("release") }
+
     /// Sends one command line and returns the gateway's `OK …` answer.
     public func command(_ line: String) throws -> String {
         try process.writeToStdin(line + "\n")

@@ -38,14 +38,19 @@ public final class TestBroker: @unchecked Sendable {
     public let logFile: String
     /// Extra lines appended to the generated mosquitto.conf.
     public let extraConfig: String
+    /// True when the TLS listeners offer TLS 1.2 and nothing newer.
+    public let onlyTLS12: Bool
 
     private let lock = NSLock()
     private var process: ChildProcess?
 
     /// Writes the configuration and starts the broker; returns when every listener accepts connections.
-    public init(certificates: TestCertificates? = nil, extraConfig: String = "") throws {
+    /// `onlyTLS12` caps TLS at 1.2 (mosquitto's `tls_version` sets only the minimum), where a client certificate is
+    /// judged during the handshake rather than after it.
+    public init(certificates: TestCertificates? = nil, extraConfig: String = "", onlyTLS12: Bool = false) throws {
         self.certificates = try certificates ?? TestCertificates.shared()
         self.extraConfig = extraConfig
+        self.onlyTLS12 = onlyTLS12
         directory = try MQTTTestCommand.makePrivateDirectory(prefix: "test-broker")
         unixSocketPath = "\(directory)/mqtt.sock"
         logFile = "\(directory)/mosquitto.log"
@@ -53,6 +58,9 @@ public final class TestBroker: @unchecked Sendable {
         password = "pw-\(UUID().uuidString.prefix(12))"
         do {
             try password.write(toFile: passwordFile, atomically: true, encoding: .utf8)
+            if onlyTLS12 {
+                try Self.tls12OpenSSLConfig.write(toFile: "\(directory)/openssl.cnf", atomically: true, encoding: .utf8)
+            }
             try ChildProcess.run(
                 TestExecutables.mosquittoPasswd, ["-b", "-c", "\(directory)/mosquitto.passwd", username, password],
                 timeout: .seconds(20)
@@ -102,6 +110,7 @@ public final class TestBroker: @unchecked Sendable {
             if let process, process.isRunning { return nil }
             let process = try ChildProcess(
                 executable: TestExecutables.mosquitto, arguments: ["-c", "\(directory)/mosquitto.conf"],
+                environment: onlyTLS12 ? ["OPENSSL_CONF": "\(directory)/openssl.cnf"] : [:],
                 stdout: .file(logFile), stderr: .file(logFile))
             self.process = process
             return process
@@ -157,6 +166,18 @@ public final class TestBroker: @unchecked Sendable {
         }
         throw MQTTTestCommand.Failure("mosquitto did not listen on \(pending) within 10 s:\n\(log().suffix(2000))")
     }
+
+    /// An OpenSSL configuration whose defaults, which every TLS context starts from, stop at TLS 1.2.
+    private static let tls12OpenSSLConfig = """
+        openssl_conf = init
+        [init]
+        ssl_conf = ssl
+        [ssl]
+        system_default = tls12
+        [tls12]
+        MaxProtocol = TLSv1.2
+
+        """
 
     private func configuration() -> String {
         let tls = """

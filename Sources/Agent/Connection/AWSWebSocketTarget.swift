@@ -1,4 +1,5 @@
 import AgentConfig
+import AgentLogging
 import CloudCredentials
 import FoundationEssentials
 import GatewayCore
@@ -12,6 +13,9 @@ struct AWSWebSocketTarget: BrokerTargetSource {
     let configuration: AgentConfiguration
     let refresher: CredentialRefresher
     let logger: Logger
+    /// The connection's failures: a process that keeps knocking on the tunnel's socket is reported like them, once
+    /// and then counted, and the count is written when the connection has stayed up.
+    let failures: RepeatedFailureLog
     /// Corrected after a refusal whose `Date` header shows this gateway's clock is off (issue 9, clock skew).
     let signingClock = SigningClock()
 
@@ -42,8 +46,10 @@ struct AWSWebSocketTarget: BrokerTargetSource {
         do throws(TunnelError) {
             tunnel = try await WebSocketTunnel.open(
                 endpoint: endpoint, runtimeDirectory: runtimeDirectory, connectTimeout: broker.connectTimeout,
-                onRefusedPeer: { [logger] peer in
-                    logger.warning("tunnel socket: refused a connection from another process", metadata: ["pid": "\(peer.pid)", "uid": "\(peer.uid)"])
+                onRefusedPeer: { [failures] peer in
+                    failures.failed(
+                        "tunnel socket: refused a connection from another process", endpoint: "\(peer.uid)",
+                        metadata: ["pid": "\(peer.pid)", "uid": "\(peer.uid)"])
                 })
         } catch {
             // A refused signature means expired or revoked credentials: fetch new ones before the next attempt.

@@ -75,6 +75,9 @@ final class Engine: @unchecked Sendable {
     private var admittedThisTurn = 0
     private var nextAgeCheck = ContinuousClock.now
     private var nextStatusPublish = ContinuousClock.now
+    /// The last attempt to record sends failed: the requests are held until one succeeds.
+    private var sendsHeld = false
+    private static let cannotRecordSends = "cannot record sends, holding them"
     /// identities.d as last declared, while some of it waits for room in the outbox, and how many places it needs.
     private var declaredWaiting: (declared: DeclaredIdentities, needed: Int)?
 
@@ -467,7 +470,12 @@ final class Engine: @unchecked Sendable {
         switch ackParser.parse(topic: topic, payload: payload, correlationData: correlationData) {
         case .failure(let malformed):
             malformedAcks += 1
-            logger.warning("malformed ack dropped", metadata: ["topic": "\(topic.prefix(256))", "reason": "\(malformed.reason)"])
+            // A cloud that keeps sending one kind of bad ack: the first in full, then one count per interval per kind.
+            repeats.failed(
+                "malformed ack dropped", cause: malformed.problem.rawValue,
+                metadata: [
+                    "topic": "\(topic.prefix(256))", "reason": "\(malformed.reason)", "problem": "\(malformed.problem.rawValue)",
+                ])
         case .success(let ack):
             guard let request = scheduler.request(ack.correlationID), !changes.contains(ack.correlationID) else {
                 unknownAcks += 1
@@ -572,9 +580,17 @@ final class Engine: @unchecked Sendable {
                 // The timestamp and attempt count are stored before the publish, so a crash cannot change them.
                 try store.apply(sent.map { .sent(correlationID: $0.correlationID, timestamp: $0.timestamp!, attempts: $0.attempts) })
             } catch {
-                repeats.failed("cannot record sends, holding them", cause: "\(error)", level: .error, metadata: ["error": "\(error)"])
+                // Tried again every turn while the disk is full: the first in full, then one count per interval.
+                repeats.failed(Self.cannotRecordSends, cause: "\(error)", level: .error, metadata: ["error": "\(error)"])
+                sendsHeld = true
                 scheduler.connectionLost()
                 return
+            }
+            if sendsHeld {
+                sendsHeld = false
+                repeats.recovered(
+                    Self.cannotRecordSends, message: "sends recorded again, sending the held requests",
+                    metadata: ["pending": "\(scheduler.pendingCount)"])
             }
             for request in sent {
                 let message = RequestMessage(request: request, moduleID: settings.moduleID, timestamp: request.timestamp!)

@@ -151,12 +151,13 @@ final class AgentRuntime: Sendable {
                 source: source, timing: CloudCredentialsSetup.timing(for: configuration), logger: Logger(label: "credentials"),
                 logRepeatInterval: repeatInterval, onChange: { session in inbox.post(.credentialsExpiry(session.expiration)) })
         }
+        let connectionFailures = RepeatedFailureLog(logger: Logger(label: "connection"), interval: repeatInterval)
         connection = ConnectionManager(
-            source: BrokerTargets.source(for: configuration, refresher: refresher, logger: Logger(label: "tunnel")),
+            source: BrokerTargets.source(
+                for: configuration, refresher: refresher, logger: Logger(label: "tunnel"), failures: connectionFailures),
             inbox: engine.inbox, ackSubscription: engine.ackSubscription,
             reconnectMin: configuration.broker.reconnectMin, reconnectMax: configuration.broker.reconnectMax,
-            logger: Logger(label: "connection"),
-            failures: RepeatedFailureLog(logger: Logger(label: "connection"), interval: repeatInterval))
+            logger: Logger(label: "connection"), failures: connectionFailures)
     }
 
     /// Starts everything, blocks until SIGTERM/SIGINT, then stops in order; returns the exit code.

@@ -74,6 +74,7 @@ final class Engine: @unchecked Sendable {
     /// Requests admitted this turn, not yet committed (they count toward `identity.max_queue`).
     private var admittedThisTurn = 0
     private var nextAgeCheck = ContinuousClock.now
+    private var memory = MemoryRelease()
     private var nextStatusPublish = ContinuousClock.now
     /// identities.d as last declared, while some of it waits for room in the outbox, and how many places it needs.
     private var declaredWaiting: (declared: DeclaredIdentities, needed: Int)?
@@ -205,6 +206,10 @@ final class Engine: @unchecked Sendable {
                 }
             }
             apply(changes)
+            if memory.drained(pending: scheduler.pendingCount) {
+                store.releaseMemory()
+                MemoryRelease.releaseFreeHeap()
+            }
             repeats.flushDue()
 
             if let done = stopDone {

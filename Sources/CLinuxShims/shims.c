@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <sys/socket.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -25,3 +26,5 @@ int gateway_set_access_acl(const char *path, const void *value, size_t size) {
 }
 
 void gateway_name_this_thread(const char *name) { pthread_setname_np(pthread_self(), name); }
+
+int gateway_release_free_heap(void) { return malloc_trim(0); }

@@ -77,6 +77,11 @@ public final class IdentityStore {
         lock?.release()
     }
 
+    /// Gives back the page cache, rebuilt from the file on the next reads: for when the outbox has drained.
+    public func releaseMemory() {
+        connection.releaseMemory()
+    }
+
     /// Problems `PRAGMA integrity_check` finds; empty when the database is sound.
     public func integrityProblems() throws(StoreError) -> [String] {
         let problems = try connection.statement("PRAGMA integrity_check").rows { $0.text(0) ?? "" }

@@ -37,6 +37,11 @@ final class SQLiteConnection {
 
     var isOpen: Bool { handle != nil }
 
+    /// Frees the page cache SQLite can rebuild from the file.
+    func releaseMemory() {
+        if let handle { sqlite3_db_release_memory(handle) }
+    }
+
     /// The open handle, or `closed` after `close()`.
     private func db() throws(StoreError) -> OpaquePointer {
         guard let handle else { throw StoreError.closed(path: path) }

@@ -74,6 +74,7 @@ final class Engine: @unchecked Sendable {
     /// Requests admitted this turn, not yet committed (they count toward `identity.max_queue`).
     private var admittedThisTurn = 0
     private var nextAgeCheck = ContinuousClock.now
+    private var memory = MemoryRelease()
     private var nextStatusPublish = ContinuousClock.now
     /// The last attempt to record sends failed: the requests are held until one succeeds.
     private var sendsHeld = false
@@ -208,6 +209,10 @@ final class Engine: @unchecked Sendable {
                 }
             }
             apply(changes)
+            if memory.drained(pending: scheduler.pendingCount) {
+                store.releaseMemory()
+                MemoryRelease.releaseFreeHeap()
+            }
             repeats.flushDue()
 
             if let done = stopDone {

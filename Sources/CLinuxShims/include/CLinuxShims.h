@@ -20,4 +20,7 @@ int gateway_set_access_acl(const char *path, const void *value, size_t size);
 /* pthread_setname_np(pthread_self(), name): thread names show in `top -H` and in core dumps. */
 void gateway_name_this_thread(const char *name);
 
+/* malloc_trim(0): hands the heap's free pages back to the kernel; 1 when some were released. */
+int gateway_release_free_heap(void);
+
 #endif

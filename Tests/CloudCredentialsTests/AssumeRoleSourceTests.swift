@@ -37,7 +37,7 @@ struct AssumeRoleSourceTests {
     @Test("AssumeRole returns temporary credentials for the role, with the external ID and duration sent")
     func assumesRole() async throws {
         let sessionName = "gw-\(UUID().uuidString.prefix(8))"
-        let session = try await source(sessionName: sessionName, duration: .seconds(1800)).fetch()
+        let session = LocalSTS.minted(try await source(sessionName: sessionName, duration: .seconds(1800)).fetch())
         #expect(session.region == "eu-west-1")
         #expect(session.iotEndpoint == nil)
         #expect(session.credentials.accessKeyID.hasPrefix("ASIA"))
@@ -125,9 +125,12 @@ struct AssumeRoleSourceTests {
 
     @Test("the refresher obtains assumed-role credentials like any other")
     func throughRefresher() async throws {
-        let refresher = CredentialRefresher(source: source(), logger: CapturedLog().logger)
-        let session = try await refresher.current()
+        let log = CapturedLog()
+        let refresher = CredentialRefresher(source: source(), logger: log.logger)
+        let session = LocalSTS.minted(try await refresher.current())
         #expect(session.credentials.accessKeyID.hasPrefix("ASIA"))
         #expect(refresher.expiration == session.expiration)
+        let secrets = [session.credentials.secretAccessKey, session.credentials.sessionToken ?? "", sts.setup.secretAccessKey]
+        #expect(!log.lines.contains { entry in secrets.contains { entry.everything.contains($0) } })
     }
 }

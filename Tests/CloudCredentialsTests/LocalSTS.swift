@@ -65,6 +65,16 @@ final class LocalSTS: @unchecked Sendable {
         }
         endpoint = "https://127.0.0.1:\(port)"
         caFile = certificates.caFile
+        TestTranscripts.registerSecret(setup.secretAccessKey, kind: "secret access key")
+        TestTranscripts.registerSecret(setup.strangerSecretAccessKey, kind: "secret access key")
+    }
+
+    /// Registers what moto handed out with the secrets audit, and returns it.
+    @discardableResult
+    static func minted(_ session: CloudSession) -> CloudSession {
+        TestTranscripts.registerSecret(session.credentials.secretAccessKey, kind: "secret access key")
+        if let token = session.credentials.sessionToken { TestTranscripts.registerSecret(token, kind: "session token") }
+        return session
     }
 
     /// The AssumeRole calls moto accepted so far.

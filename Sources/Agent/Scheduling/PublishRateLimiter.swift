@@ -2,18 +2,18 @@ import GatewayCore
 
 /// Publish pacing within AWS IoT Core's per-connection limit (100 publishes per second, counted on arrival).
 ///
-/// Publishes are spread evenly, one every `interval` (the rate's period plus `margin`), because the cloud counts
-/// arrivals: a burst that queues up on its way arrives bunched, and two bursts can land in one second. The
-/// schedule forgives a publish that leaves up to `tolerance` late (the engine thread was committing), so short
-/// delays do not add up over a long drain; a longer stall restarts it from the late publish, so what was missed
-/// is not made up in a burst. Whatever the schedule says, a hard cap holds: no sliding `window` of the
-/// monotonic clock holds more than `limit` publishes (a token bucket whose burst equals the rate cannot promise
-/// that).
+/// Publishes are spread evenly, one every `interval` (the rate's period plus `marginPerMille`), because the cloud
+/// counts arrivals: a burst that queues up on its way arrives bunched, and two bursts can land in one second.
+/// A publish that leaves up to `tolerance` after its slot keeps the schedule (the engine thread was busy with a
+/// disk commit; the publishes it held up go together), so such delays do not add up over a long drain. One that
+/// leaves later (a stall, a reconnect, the first after idle) restarts the schedule: the next is due one interval
+/// after it, so what was missed is not made up in a burst. Whatever the schedule says, a hard cap holds: no
+/// sliding `window` of the monotonic clock holds more than `limit` publishes (a token bucket whose burst equals
+/// the rate cannot promise that).
 struct PublishRateLimiter {
     private let limit: Int
     private let window: Duration
     private let interval: Duration
-    private let tolerance: Duration
     /// Send times of the last `limit` publishes, oldest first (ring buffer).
     private var sent: [ContinuousClock.Instant] = []
     private var oldest = 0
@@ -23,8 +23,8 @@ struct PublishRateLimiter {
     /// How much longer than the rate's period the spacing is, in thousandths (0.5 %): slack for publishes
     /// that leave or travel at slightly different speeds.
     static let marginPerMille = 5
-    /// How late, in intervals, a publish may leave and still keep the schedule.
-    static let toleranceIntervals = 1
+    /// How late a publish may leave and still keep the schedule: a few slow disk commits of the engine thread.
+    static let tolerance: Duration = .milliseconds(50)
 
     /// `perSecond` 0 = unlimited. Rates below 1/s become one publish per `1/perSecond` seconds;
     /// fractional rates above round down, so a 1-second window never exceeds the configured rate.
@@ -40,7 +40,6 @@ struct PublishRateLimiter {
             window = .seconds(1)
         }
         interval = limit == 0 ? .zero : window * (1000 + Self.marginPerMille) / (1000 * limit)
-        tolerance = interval * Self.toleranceIntervals
     }
 
     var isUnlimited: Bool { limit == 0 }
@@ -79,10 +78,10 @@ struct PublishRateLimiter {
     }
 
     /// When the publish after one that left at `now` is due: one interval after the one it was due at, or,
-    /// when it left more than `tolerance` late, one interval after `now - tolerance`.
+    /// when it left more than `tolerance` late (or was the first), one interval after `now`.
     private func scheduled(after now: ContinuousClock.Instant, due: ContinuousClock.Instant?) -> ContinuousClock.Instant {
-        guard let due else { return now + interval }
-        return max(due, now - tolerance) + interval
+        guard let due, now - due <= Self.tolerance else { return now + interval }
+        return due + interval
     }
 
     /// Recorded publishes that have left the window (a `window` ago or earlier).

@@ -23,8 +23,10 @@ struct PublishRateLimiter {
     /// How much longer than the rate's period the spacing is, in thousandths (0.5 %): slack for publishes
     /// that leave or travel at slightly different speeds.
     static let marginPerMille = 5
-    /// How late a publish may leave and still keep the schedule: a few slow disk commits of the engine thread.
-    static let tolerance: Duration = .milliseconds(50)
+    /// How late a publish may leave and still keep the schedule: longer than the engine thread's slowest usual
+    /// turn (a few fsync'd commits on a slow disk), or a slow gateway would restart the schedule at every
+    /// publish and send one per turn.
+    static let tolerance: Duration = .milliseconds(100)
 
     /// `perSecond` 0 = unlimited. Rates below 1/s become one publish per `1/perSecond` seconds;
     /// fractional rates above round down, so a 1-second window never exceeds the configured rate.

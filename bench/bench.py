@@ -33,13 +33,17 @@ def options():
                         "identity.max_inflight's range (AWS IoT's limit; default 100)")
     parser.add_argument("--idle", type=float, help="seconds the idle agent stays connected before its RSS is read (default 600)")
     parser.add_argument("--cpu-window", type=float, help="seconds of idle CPU time measured (default 60)")
-    parser.add_argument("--json", help="where the results go (default bench/results/latest.json, quick.json with --quick)")
+    parser.add_argument("--json", help="where the results go (default bench/results/latest.json; quick.json with --quick, "
+                        "drain.json with --only drain)")
+    parser.add_argument("--only", choices=["drain"],
+                        help="measure one line alone: drain = line 3 only (no idle agent, no footprint)")
     args = parser.parse_args()
     if not 1 <= args.window <= 100:
         parser.error("--window must be within 1-100 (identity.max_inflight's range)")
     defaults = dict(count=300, drain_count=200, runs=1, idle=8, cpu_window=4) if args.quick else \
         dict(count=10000, drain_count=10000, runs=3, idle=600, cpu_window=60)
-    defaults["json"] = os.path.join(HERE, "results", "quick.json" if args.quick else "latest.json")
+    name = "quick" if args.quick else args.only or "latest"
+    defaults["json"] = os.path.join(HERE, "results", name + ".json")
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -190,21 +194,50 @@ def main():
         shell=True, capture_output=True, text=True, check=True).stdout
     started = time.time()
     load_before = os.getloadavg()
+    everything = args.only is None
 
-    idle = Agent(stack, "bench-idle").start()
-    idle_connected = time.monotonic()
+    if everything:
+        idle = Agent(stack, "bench-idle").start()
+        idle_connected = time.monotonic()
 
     rounds = []
     for r in range(args.runs):
         print(f"== round {r + 1} of {args.runs}", flush=True)
-        rounds.append({
-            "agent": agent_throughput(stack, f"bench-agent-{r}", args.count, key, args.clients, args.window),
-            "mosquitto_pub": mosquitto_pub_throughput(stack, f"bench-pub-{r}", args.count, key, args.window),
-            "awscrt": awscrt_throughput(stack, f"bench-awscrt-{r}", args.count, key, args.window),
-            "drain": drain_at_default_quotas(stack, f"bench-drain-{r}", args.drain_count, key, args.clients),
-        })
+        measured = {}
+        if everything:
+            measured["agent"] = agent_throughput(stack, f"bench-agent-{r}", args.count, key, args.clients, args.window)
+            measured["mosquitto_pub"] = mosquitto_pub_throughput(stack, f"bench-pub-{r}", args.count, key, args.window)
+            measured["awscrt"] = awscrt_throughput(stack, f"bench-awscrt-{r}", args.count, key, args.window)
+        measured["drain"] = drain_at_default_quotas(stack, f"bench-drain-{r}", args.drain_count, key, args.clients)
+        rounds.append(measured)
         print(json.dumps(rounds[-1]), flush=True)
 
+    def med(part, figure):
+        return median([r[part][figure] for r in rounds])
+    figures = {f"{part}.{figure}": med(part, figure) for part in rounds[0] for figure in rounds[0][part]}
+    if everything:
+        figures.update(footprint_figures(args, stack, idle, idle_connected))
+        figures["agent/mosquitto_pub"] = median([r["agent"]["requests_per_s"] / r["mosquitto_pub"]["requests_per_s"] for r in rounds])
+        figures["agent/awscrt"] = median([r["agent"]["requests_per_s"] / r["awscrt"]["requests_per_s"] for r in rounds])
+
+    results = {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "duration_s": time.time() - started,
+        "settings": vars(args),
+        "conditions": {"cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
+                       "build": os.environ.get("BENCH_BUILD", "")},
+        "figures": figures,
+        "rounds": rounds,
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump(results, f, indent=2)
+    print_table(results, args)
+    print(f"results: {args.json}")
+
+
+def footprint_figures(args, stack, idle, idle_connected):
+    """Line 4: the idle agent's RSS and CPU once it has been connected `args.idle` seconds; the binary's size."""
     cpu_from = idle_connected + args.idle - args.cpu_window
     if time.monotonic() < cpu_from:
         print(f"== waiting for the idle agent ({cpu_from - time.monotonic():.0f} s)", flush=True)
@@ -224,34 +257,14 @@ def main():
     }
     idle.stop()
     footprint.update(binary_facts(stack))
-
-    def med(part, figure):
-        return median([r[part][figure] for r in rounds])
-    figures = {f"{part}.{figure}": med(part, figure) for part in rounds[0] for figure in rounds[0][part]}
-    figures["agent/mosquitto_pub"] = median([r["agent"]["requests_per_s"] / r["mosquitto_pub"]["requests_per_s"] for r in rounds])
-    figures["agent/awscrt"] = median([r["agent"]["requests_per_s"] / r["awscrt"]["requests_per_s"] for r in rounds])
-    figures.update({f"footprint.{k}": v for k, v in footprint.items()})
-
-    results = {
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "duration_s": time.time() - started,
-        "settings": vars(args),
-        "conditions": {"cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-                       "build": os.environ.get("BENCH_BUILD", "")},
-        "figures": figures,
-        "rounds": rounds,
-    }
-    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    with open(args.json, "w") as f:
-        json.dump(results, f, indent=2)
-    print_table(results, args)
-    print(f"results: {args.json}")
+    return {f"footprint.{k}": v for k, v in footprint.items()}
 
 
 def print_table(results, args):
     f = results["figures"]
     drain_target = args.drain_count / 100 + 1
-    rows = [
+    everything = args.only is None
+    rows = [] if not everything else [
         ("1  agent, quotas off: accepted -> acked", f"{f['agent.requests_per_s']:.0f} requests/s", "", None),
         ("   accept rate (control socket, committed)", f"{f['agent.accepted_per_s']:.0f} requests/s", "", None),
         ("   accept -> ack latency p50 / p99", f"{f['agent.latency_p50_ms']:.0f} / {f['agent.latency_p99_ms']:.0f} ms", "", None),
@@ -262,6 +275,8 @@ def print_table(results, args):
          f"{f['awscrt.latency_p50_ms']:.0f} / {f['awscrt.latency_p99_ms']:.0f} ms", "", None),
         ("   agent / mosquitto_pub", f"{f['agent/mosquitto_pub']:.2f}x", ">= 0.5x", f["agent/mosquitto_pub"] >= 0.5),
         ("   agent / awscrt", f"{f['agent/awscrt']:.2f}x", ">= 3x", f["agent/awscrt"] >= 3),
+    ]
+    rows += [
         (f"3  drain {args.drain_count} queued, default quotas", f"{f['drain.drain_s']:.1f} s",
          f"<= {drain_target:.0f} s", f["drain.drain_s"] <= drain_target),
         ("   max publishes in any 1 s (cloud side)", f"{f['drain.max_publishes_in_1s']}", "<= 100",
@@ -269,6 +284,8 @@ def print_table(results, args):
         ("   max publishes in any 1 s (agent's send stamps)", f"{f['drain.max_sent_in_1s']}", "<= 100",
          f["drain.max_sent_in_1s"] <= 100),
         ("   max in flight (cloud side)", f"{f['drain.max_in_flight']}", "<= 100", f["drain.max_in_flight"] <= 100),
+    ]
+    rows += [] if not everything else [
         (f"4  idle RSS after {f['footprint.idle_seconds']:.0f} s connected (anonymous)",
          f"{f['footprint.idle_rss_bytes'] / MB:.1f} MB ({f['footprint.idle_anonymous_bytes'] / MB:.1f})", "<= 20 MB",
          f["footprint.idle_rss_bytes"] <= 20 * MB),

@@ -115,41 +115,140 @@ struct SchedulerTests {
 
 @Suite("Publish rate limit")
 struct PublishRateLimiterTests {
-    @Test("no sliding one-second window holds more than the rate")
-    func slidingWindow() {
+    typealias Instant = ContinuousClock.Instant
+    let start = ContinuousClock.now
+    let interval = Duration.microseconds(10_050)
+
+    /// An engine with an endless backlog on a simulated clock: it wakes at each next slot, `late(n)` after it
+    /// (n = publishes so far), and publishes all that is available then. Returns the publish times.
+    func drain(_ limiter: inout PublishRateLimiter, count: Int, late: (Int) -> Duration = { _ in .zero }) -> [Instant] {
+        var sends: [Instant] = []
+        var t = start
+        while sends.count < count {
+            t = (limiter.nextSlot(after: t) ?? t) + late(sends.count)
+            let n = limiter.available(at: t)
+            #expect(n > 0, "nothing available at the slot the limiter named")
+            guard n > 0 else { break }
+            for _ in 0..<min(n, count - sends.count) {
+                limiter.record(at: t)
+                sends.append(t)
+            }
+        }
+        return sends
+    }
+
+    func busiestSecond(_ sends: [Instant]) -> Int {
+        var best = 0
+        var first = 0
+        for (last, t) in sends.enumerated() {
+            while t - sends[first] >= .seconds(1) { first += 1 }
+            best = max(best, last - first + 1)
+        }
+        return best
+    }
+
+    func gaps(_ sends: [Instant]) -> [Duration] { zip(sends.dropFirst(), sends).map { $0 - $1 } }
+
+    func near(_ a: Duration, _ b: Duration) -> Bool { abs((a - b) / .nanoseconds(1)) < 1000 }
+
+    @Test("a backlog goes out one publish per interval (the rate's period plus 0.5 %), not in bursts")
+    func evenSpacing() {
         var limiter = PublishRateLimiter(perSecond: 100)
-        let start = ContinuousClock.now
-        var sends: [ContinuousClock.Instant] = []
+        let sends = drain(&limiter, count: 500)
+        #expect(gaps(sends).allSatisfy { near($0, interval) })
+        #expect(busiestSecond(sends) == 100)
+    }
+
+    @Test("no sliding one-second window holds more than the rate, whatever the delays")
+    func slidingWindowCap() {
+        var limiter = PublishRateLimiter(perSecond: 100)
+        var seed: UInt64 = 42
+        let sends = drain(&limiter, count: 3000) { _ in
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return .milliseconds(Int64(seed >> 33) % 80)
+        }
+        #expect(busiestSecond(sends) <= 100)
+    }
+
+    @Test("polled at any moment, the limiter never lets a second hold more than the rate")
+    func polling() {
+        var limiter = PublishRateLimiter(perSecond: 100)
+        var sends: [Instant] = []
         var t = start
         while t < start + .seconds(5) {
-            let n = limiter.available(at: t)
-            for _ in 0..<min(n, 7) {
+            for _ in 0..<min(limiter.available(at: t), 7) {
                 limiter.record(at: t)
                 sends.append(t)
             }
             t = t + .milliseconds(3)
         }
         #expect(sends.count >= 450)
-        for (i, s) in sends.enumerated() {
-            let inWindow = sends[i...].prefix { $0 - s < .seconds(1) }.count
-            #expect(inWindow <= 100)
-        }
+        #expect(busiestSecond(sends) <= 100)
+    }
+
+    @Test("publishes that leave a few milliseconds late keep the schedule: the delays do not add up")
+    func shortDelaysDoNotAccumulate() {
+        var limiter = PublishRateLimiter(perSecond: 100)
+        let sends = drain(&limiter, count: 1000) { n in .milliseconds(n % 2 == 0 ? 4 : 1) }
+        #expect(near(sends.last! - sends.first!, interval * 999 + .milliseconds(1)))
+        #expect(busiestSecond(sends) <= 100)
+    }
+
+    @Test("a delay within the tolerance is made up at once, and the schedule goes on as before")
+    func shortDelayCaughtUp() {
+        var limiter = PublishRateLimiter(perSecond: 100)
+        let sends = drain(&limiter, count: 300) { n in n == 150 ? .milliseconds(30) : .zero }
+        let first = sends[0]
+        // Publish 150 left 30 ms late; 151 and 152 were due by then and go with it, 153 is due on the old schedule.
+        #expect(sends[150] == sends[151] && sends[151] == sends[152])
+        #expect(near(sends[153] - first, interval * 153))
+        #expect(near(sends[299] - first, interval * 299))
+        #expect(busiestSecond(sends) <= 100)
+    }
+
+    @Test("a stall longer than the tolerance is not made up: the schedule restarts from the late publish")
+    func noCatchUpAfterStall() {
+        var limiter = PublishRateLimiter(perSecond: 100)
+        let sends = drain(&limiter, count: 300) { n in n == 150 ? .milliseconds(500) : .zero }
+        #expect(gaps(sends)[150...].allSatisfy { near($0, interval) })
+        #expect(busiestSecond(sends) <= 100)
+    }
+
+    @Test("the first publish after an idle spell starts a fresh schedule: no burst")
+    func idleThenBacklog() {
+        var limiter = PublishRateLimiter(perSecond: 100)
+        limiter.record(at: start)
+        let later = start + .seconds(60)
+        #expect(limiter.available(at: later) == 1)
+        limiter.record(at: later)
+        #expect(limiter.available(at: later) == 0)
+        #expect(limiter.nextSlot(after: later) == later + interval)
+    }
+
+    @Test("fractional rates round down: 150.5 per second allows 150 in any second")
+    func fractionalRate() {
+        var limiter = PublishRateLimiter(perSecond: 150.5)
+        let sends = drain(&limiter, count: 600)
+        #expect(busiestSecond(sends) == 150)
     }
 
     @Test("rates below one per second space publishes out")
     func slowRate() {
         var limiter = PublishRateLimiter(perSecond: 0.5)
-        let t = ContinuousClock.now
+        let t = start
         #expect(limiter.available(at: t) == 1)
         limiter.record(at: t)
-        #expect(limiter.available(at: t + .milliseconds(2099)) == 0)
-        #expect(limiter.available(at: t + .milliseconds(2100)) == 1)
-        #expect(limiter.nextSlot(after: t) == t + .milliseconds(2100))
+        #expect(limiter.available(at: t + .milliseconds(2009)) == 0)
+        #expect(limiter.available(at: t + .milliseconds(2010)) == 1)
+        #expect(limiter.nextSlot(after: t) == t + .milliseconds(2010))
     }
 
     @Test("zero means unlimited")
     func unlimited() {
-        #expect(PublishRateLimiter(perSecond: 0).available(at: .now) == Int.max)
+        var limiter = PublishRateLimiter(perSecond: 0)
+        limiter.record(at: start)
+        #expect(limiter.available(at: start) == Int.max)
+        #expect(limiter.nextSlot(after: start) == nil)
     }
 }
 

@@ -4,7 +4,7 @@ import Glibc
 import TestSupport
 import Testing
 
-/// 1,000-request backlogs: the in-flight window and publish rate, measured on the cloud side;
+/// 1,000-request backlogs: the in-flight window on the cloud side, the publish rate by the agent's send stamps;
 /// broker restarts and agent crashes in the middle, with nothing lost.
 @Suite("Backlogs", .serialized, .blockingWaits)
 struct BacklogTests {
@@ -72,10 +72,16 @@ struct BacklogTests {
         let elapsed = ContinuousClock.now - started
 
         let records = try cloud.responder.state().records
-        let busiest = Self.busiestWindow(records.map(\.receivedAtMs), length: 1000)
+        // The agent's guarantee, by its send stamps (`timestamp`, set as each request is first published); the
+        // cloud's receive stamps add the broker's and the responder's delays, which bunch on a busy machine.
+        let sent = records.compactMap { $0.properties["timestamp"].flatMap(parseDate) }
+            .map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
+        #expect(sent.count == records.count)
+        let busiest = Self.busiestWindow(sent, length: 1000)
+        let received = Self.busiestWindow(records.map(\.receivedAtMs), length: 1000)
         #expect(busiest <= 400, "\(busiest) publishes within one second with max_publish_rate = 400")
-        #expect(busiest >= 300, "the rate was used: \(busiest)")
-        print("publish rate: busiest second held \(busiest) publishes (limit 400); 1,000 acked in \(elapsed)")
+        #expect(received >= 300, "the rate was used: \(received)")
+        print("publish rate: busiest second held \(busiest) publishes by the agent's stamps, \(received) on arrival (limit 400); 1,000 acked in \(elapsed)")
     }
 
     @Test("a broker restart in the middle of 1,000 requests loses nothing")

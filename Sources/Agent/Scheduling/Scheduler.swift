@@ -25,6 +25,13 @@ struct Scheduler {
         var message: String
     }
 
+    private struct Head {
+        var sequence: Int64
+        var correlationID: String
+        /// A request naming a parent, or a delete: it may wait or fail; any other head can always be sent.
+        var conditional: Bool
+    }
+
     struct Flight {
         var deadline: ContinuousClock.Instant
         var messageID: Int32?
@@ -38,6 +45,9 @@ struct Scheduler {
     /// Per identity, correlation ids in acceptance order; the first is the only one that may be in flight.
     private var queues: [IdentityID: [String]] = [:]
     private(set) var inFlight: [String: Flight] = [:]
+    /// The first request of every queue, oldest first: kept in step by `enqueue` and `finish`, so that planning,
+    /// which runs for every paced publish, neither sorts nor looks at more than it must.
+    private var heads: [Head] = []
     /// Requests whose last send was lost with a connection: their resend does not count as an attempt.
     private var lostWithConnection: Set<String> = []
 
@@ -54,8 +64,10 @@ struct Scheduler {
         pending[request.correlationID] = request
         var queue = queues[request.identity] ?? []
         let position = queue.firstIndex { pending[$0]!.sequence > request.sequence } ?? queue.endIndex
+        if position == 0, let head = queue.first { removeHead(sequence: pending[head]!.sequence) }
         queue.insert(request.correlationID, at: position)
         queues[request.identity] = queue
+        if position == 0 { insertHead(request) }
         if request.state == .inFlight { lostWithConnection.insert(request.correlationID) }
     }
 
@@ -65,9 +77,37 @@ struct Scheduler {
         guard let request = pending.removeValue(forKey: correlationID) else { return nil }
         inFlight[correlationID] = nil
         lostWithConnection.remove(correlationID)
+        let wasHead = queues[request.identity]?.first == correlationID
         queues[request.identity]?.removeAll { $0 == correlationID }
+        if wasHead {
+            removeHead(sequence: request.sequence)
+            if let next = queues[request.identity]?.first { insertHead(pending[next]!) }
+        }
         if queues[request.identity]?.isEmpty == true { queues[request.identity] = nil }
         return request
+    }
+
+    private mutating func insertHead(_ request: IdentityRequest) {
+        let head = Head(
+            sequence: request.sequence, correlationID: request.correlationID,
+            conditional: request.parent != nil || request.action == .delete)
+        heads.insert(head, at: headPosition(request.sequence))
+    }
+
+    private mutating func removeHead(sequence: Int64) {
+        let position = headPosition(sequence)
+        if position < heads.count, heads[position].sequence == sequence { heads.remove(at: position) }
+    }
+
+    /// Where a head with `sequence` is or belongs in `heads`.
+    private func headPosition(_ sequence: Int64) -> Int {
+        var low = 0
+        var high = heads.count
+        while low < high {
+            let middle = (low + high) / 2
+            if heads[middle].sequence < sequence { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     /// The connection dropped: everything in flight must be sent again.
@@ -80,11 +120,12 @@ struct Scheduler {
     func plan(capacity: Int, index: IdentityIndex) -> (send: [String], fail: [Failure]) {
         var send: [String] = []
         var fail: [Failure] = []
-        let heads = queues.values.compactMap(\.first).filter { inFlight[$0] == nil }
-            .sorted { pending[$0]!.sequence < pending[$1]!.sequence }
-        for correlationID in heads {
-            let request = pending[correlationID]!
-            switch verdict(for: request, index: index) {
+        for head in heads {
+            // Once the sends are chosen, only a conditional head can still turn out to be unsendable.
+            if send.count >= capacity && !head.conditional { continue }
+            let correlationID = head.correlationID
+            guard inFlight[correlationID] == nil else { continue }
+            switch verdict(for: pending[correlationID]!, index: index) {
             case .wait:
                 continue
             case .fail(let reason, let message):

@@ -114,6 +114,7 @@ public enum PublicKeyInspector {
 
     /// Parses the SubjectPublicKeyInfo `der` and checks its type and size.
     static func inspect(der: [UInt8]) throws(ValidationError) -> PublicKeyKind {
+        if let kind = NamedCurveKey.kind(of: der) { return kind }
         let parsed: (key: OpaquePointer?, consumed: Int) = der.withUnsafeBufferPointer { buffer in
             guard let start = buffer.baseAddress else { return (nil, 0) }
             var cursor: UnsafePointer<UInt8>? = start

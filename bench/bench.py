@@ -93,10 +93,12 @@ def agent_throughput(stack, name, count, key, clients, window):
     responder = Responder(stack, name + "-cloud")
     agent = Agent(stack, name, f"max_inflight = {window}\nmax_publish_rate = 0").start()
     requests = new_requests(count)
+    cpu_before = agent.cpu_seconds()
     start_ms = time.time() * 1000
     submit_creates(agent, requests, key, clients)
     accepted_ms = time.time() * 1000
     wait_until_drained(agent, 300)
+    cpu_used = agent.cpu_seconds() - cpu_before
     acked, received = settled_requests(agent, responder, count)
     memory = agent.memory()
     agent.stop()
@@ -109,6 +111,7 @@ def agent_throughput(stack, name, count, key, clients, window):
         "accepted_per_s": count / ((accepted_ms - start_ms) / 1000),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p99_ms": percentile(latencies, 99),
+        "cpu_per_request_us": cpu_used / count * 1e6,
         "max_in_flight": max_in_flight([(t, acked_at[cid]) for t, cid, _ in received]),
         "rss_after_bytes": memory["rss_bytes"],
         "anonymous_after_bytes": memory["anonymous_bytes"],
@@ -268,6 +271,7 @@ def print_table(results, args):
         ("1  agent, quotas off: accepted -> acked", f"{f['agent.requests_per_s']:.0f} requests/s", "", None),
         ("   accept rate (control socket, committed)", f"{f['agent.accepted_per_s']:.0f} requests/s", "", None),
         ("   accept -> ack latency p50 / p99", f"{f['agent.latency_p50_ms']:.0f} / {f['agent.latency_p99_ms']:.0f} ms", "", None),
+        ("   agent CPU per request (all its threads)", f"{f['agent.cpu_per_request_us']:.0f} us", "", None),
         ("   max in flight (quotas off)", f"{f['agent.max_in_flight']}", f"<= {args.window}", f["agent.max_in_flight"] <= args.window),
         (f"2  mosquitto_pub -l, QoS 1, -M {args.window}", f"{f['mosquitto_pub.requests_per_s']:.0f} messages/s", "", None),
         (f"   awscrt script, {args.window} in flight", f"{f['awscrt.requests_per_s']:.0f} requests/s", "", None),

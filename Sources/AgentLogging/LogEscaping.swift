@@ -37,6 +37,8 @@ enum LogEscaping {
     /// A metadata key as written in text lines: anything but `[A-Za-z0-9_.-]` becomes `_`, so a key can never
     /// contain a space, `=` or a newline.
     static func textKey(_ key: String) -> String {
+        // Keys are almost always clean already; checking is cheaper than rebuilding them.
+        if !key.isEmpty, key.utf8.allSatisfy({ $0 < 0x80 && isKeyScalar(Unicode.Scalar($0)) }) { return key }
         let cleaned = String(String.UnicodeScalarView(key.unicodeScalars.map { isKeyScalar($0) ? $0 : "_" }))
         return cleaned.isEmpty ? "_" : cleaned
     }
@@ -64,8 +66,10 @@ enum LogEscaping {
     private static func needsQuotes(_ value: String) -> Bool {
         value.isEmpty
             || value.unicodeScalars.contains { scalar in
-                scalar == "\"" || scalar == "\\" || scalar == "=" || scalar.properties.isWhitespace
-                    || isControl(scalar)
+                scalar == "\"" || scalar == "\\" || scalar == "=" || scalar == " " || isControl(scalar)
+                    // ASCII whitespace other than the space is a control character; only the rest needs Unicode's
+                    // tables, whose lookup per character was a fifth of the cost of a log line.
+                    || (!scalar.isASCII && scalar.properties.isWhitespace)
             }
     }
 

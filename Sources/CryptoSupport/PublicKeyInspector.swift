@@ -41,7 +41,7 @@ public enum PublicKeyInspector {
             throw refused("is empty; give a PEM public key beginning with -----BEGIN PUBLIC KEY-----")
         }
         // First, so that no later message can describe (let alone quote) private-key material.
-        if text.contains("PRIVATE KEY") {
+        if occurrences(of: "PRIVATE KEY", in: text) > 0 {
             throw refused("this is a PRIVATE key; give the public key (openssl pkey -pubout)")
         }
         if text.hasPrefix("ssh-") || text.hasPrefix("ecdsa-sha2-") {
@@ -50,7 +50,7 @@ public enum PublicKeyInspector {
         }
         let begin = "-----BEGIN "
         guard text.hasPrefix(begin) else {
-            if text.contains(begin) {
+            if occurrences(of: begin, in: text) > 0 {
                 throw refused("has text before its -----BEGIN line; give exactly one public key and nothing else")
             }
             throw refused(
@@ -76,7 +76,7 @@ public enum PublicKeyInspector {
             throw refused("holds more than one PEM block; give exactly one public key")
         }
         let end = "-----END PUBLIC KEY-----"
-        guard text.contains(end) else {
+        guard occurrences(of: end, in: text) > 0 else {
             throw refused("has no -----END PUBLIC KEY----- line; the key looks truncated")
         }
         guard text.hasSuffix(end) else {
@@ -114,6 +114,7 @@ public enum PublicKeyInspector {
 
     /// Parses the SubjectPublicKeyInfo `der` and checks its type and size.
     static func inspect(der: [UInt8]) throws(ValidationError) -> PublicKeyKind {
+        if let kind = NamedCurveKey.kind(of: der) { return kind }
         let parsed: (key: OpaquePointer?, consumed: Int) = der.withUnsafeBufferPointer { buffer in
             guard let start = buffer.baseAddress else { return (nil, 0) }
             var cursor: UnsafePointer<UInt8>? = start
@@ -207,8 +208,25 @@ public enum PublicKeyInspector {
         return String(safe)
     }
 
+    /// How often the ASCII `needle` occurs in `text`, compared byte by byte: String's own search compares
+    /// Characters and took about 28 µs per key.
     static func occurrences(of needle: String, in text: String) -> Int {
-        text.ranges(of: needle).count
+        let pattern = Array(needle.utf8)
+        var text = text
+        return text.withUTF8 { bytes in
+            guard let first = pattern.first, bytes.count >= pattern.count else { return 0 }
+            var count = 0
+            var start = 0
+            while start <= bytes.count - pattern.count {
+                if bytes[start] == first, pattern.indices.allSatisfy({ bytes[start + $0] == pattern[$0] }) {
+                    count += 1
+                    start += pattern.count
+                } else {
+                    start += 1
+                }
+            }
+            return count
+        }
     }
 
     static func trimmed(_ text: String) -> String {

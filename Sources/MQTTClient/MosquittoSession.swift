@@ -91,6 +91,11 @@ final class MosquittoSession: @unchecked Sendable {
             try MosquittoResult.check(
                 mosquitto_int_option(handle, MOSQ_OPT_SEND_MAXIMUM, Int32(options.maxInflight)), "setting max_inflight")
         }
+        if !options.isUnixSocket {
+            // Each MQTT packet is written whole; Nagle's algorithm would only hold a publish back until the
+            // broker's delayed ACK of the packet before it (up to 40 ms), e.g. a PUBACK just sent.
+            try MosquittoResult.check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1), "setting TCP_NODELAY")
+        }
         if let username = options.username {
             try MosquittoResult.check(
                 mosquitto_username_pw_set(handle, username, options.password?.value), "setting username and password")

@@ -164,6 +164,24 @@ struct PublicKeyInspectorTests {
         #expect(rule.contains("EC P-256") || rule.contains("not a valid SubjectPublicKeyInfo"), "\(rule)")
     }
 
+    @Test("refuses an EC point whose coordinates lie outside the field, on P-256 and P-384", arguments: ["P-256", "P-384"])
+    func refusesCoordinatesOutsideTheField(curve: String) throws {
+        let pem = try KeyMaterial.publicKey(["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:\(curve)"])
+        var der = KeyMaterial.der(ofPEM: pem)
+        let coordinates = curve == "P-256" ? 64 : 96
+        der.replaceSubrange((der.count - coordinates)..., with: repeatElement(0xFF, count: coordinates))
+        #expect(refusal(KeyMaterial.pem(der: der, label: "PUBLIC KEY")) != nil)
+    }
+
+    @Test("accepts an EC key with a compressed point")
+    func acceptsCompressedPoint() throws {
+        let pem = try KeyMaterial.publicKey(["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        let der = KeyMaterial.der(ofPEM: pem)
+        // SEQUENCE { the same algorithm identifier, BIT STRING { 02 or 03 (the parity of y), x } }
+        let compressed = [0x30, 0x39] + der[2..<23] + [0x03, 0x22, 0x00, 0x02 | (der[90] & 1)] + der[27..<59]
+        #expect(try PublicKeyInspector.inspect(pem: KeyMaterial.pem(der: Data(compressed), label: "PUBLIC KEY")) == .ecP256)
+    }
+
     @Test("refuses a PEM block of an unknown label, naming the label")
     func refusesUnknownLabel() {
         let rule = refusal("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n")?.rule

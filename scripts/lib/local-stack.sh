@@ -41,6 +41,7 @@ per_listener_settings false
 persistence false
 log_dest file $work/mosquitto.log
 max_queued_messages 100000
+set_tcp_nodelay true
 max_inflight_messages ${STACK_MAX_INFLIGHT:-100}
 allow_anonymous true
 listener $port 127.0.0.1
